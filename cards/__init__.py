@@ -1,0 +1,1 @@
+"""Dataset and model card templates and their rendering."""

@@ -1,0 +1,1 @@
+"""HumanEval, MBPP and HumanEvalPack: generation, sandboxed execution and pass@k."""

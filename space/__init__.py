@@ -1,0 +1,1 @@
+"""The Gradio Space: browse CodeOcean and try a WaveCoder model."""

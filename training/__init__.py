@@ -1,0 +1,1 @@
+"""TRL SFT (+PEFT) recipes and the training script that turn CodeOcean into WaveCoder checkpoints."""
