@@ -1,0 +1,79 @@
+"""Counts of what the corpus stages read, skipped and dropped, by reason."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass
+class CorpusReport:
+    """Counters filled while reading and filtering a corpus.
+
+    Attributes:
+        files_read: source files opened (local trees only).
+        files_skipped: skipped files by reason (``undecodable``, ``binary``, ``empty``,
+            ``too_large``, ``syntax_error``, ``unsupported_language``, ``unreadable``).
+        unsupported_extensions: files of languages with no extractor, by extension.
+        functions_read: documented functions (or dataset rows) produced by the source.
+        rows_skipped: source rows that could not be used, by reason (e.g. ``missing_code``).
+        dropped: rows removed by the rule filters, by reason (``too_short``, ``too_long``,
+            ``blacklist``, ``duplicate``).
+        blacklist_words: the blacklisted word that dropped each ``blacklist`` row (first match).
+        kept: rows that passed every filter.
+    """
+
+    files_read: int = 0
+    files_skipped: Counter = field(default_factory=Counter)
+    unsupported_extensions: Counter = field(default_factory=Counter)
+    functions_read: int = 0
+    rows_skipped: Counter = field(default_factory=Counter)
+    dropped: Counter = field(default_factory=Counter)
+    blacklist_words: Counter = field(default_factory=Counter)
+    kept: int = 0
+
+    def to_dict(self) -> dict:
+        return {
+            "files_read": self.files_read,
+            "files_skipped": dict(sorted(self.files_skipped.items())),
+            "unsupported_extensions": dict(self.unsupported_extensions.most_common()),
+            "functions_read": self.functions_read,
+            "rows_skipped": dict(sorted(self.rows_skipped.items())),
+            "dropped": dict(sorted(self.dropped.items())),
+            "blacklist_words": dict(self.blacklist_words.most_common()),
+            "kept": self.kept,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CorpusReport:
+        report = cls()
+        for key, value in data.items():
+            current = getattr(report, key)
+            setattr(report, key, Counter(value) if isinstance(current, Counter) else value)
+        return report
+
+    def save(self, path: str | Path) -> None:
+        Path(path).write_text(json.dumps(self.to_dict(), indent=2) + "\n", encoding="utf-8")
+
+    def format(self) -> str:
+        """A few human-readable lines for the run log."""
+        lines = []
+        if self.files_read or self.files_skipped:
+            skipped = sum(self.files_skipped.values())
+            lines.append(f"files: {self.files_read} read, {skipped} skipped {_fmt(self.files_skipped)}")
+        skipped_rows = sum(self.rows_skipped.values())
+        lines.append(
+            f"functions: {self.functions_read} read"
+            + (f", {skipped_rows} unusable {_fmt(self.rows_skipped)}" if skipped_rows else "")
+        )
+        dropped = sum(self.dropped.values())
+        lines.append(f"filters: {dropped} dropped {_fmt(self.dropped)}, {self.kept} kept")
+        return "\n".join(lines)
+
+
+def _fmt(counter: Counter) -> str:
+    if not counter:
+        return ""
+    return "(" + ", ".join(f"{k}: {v}" for k, v in sorted(counter.items())) + ")"

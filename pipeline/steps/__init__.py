@@ -1,0 +1,6 @@
+"""distilabel steps of the CodeOcean pipeline (one component per module)."""
+
+from pipeline.steps.kcenter import KCenterGreedySelect
+from pipeline.steps.load_corpus import LoadCodeCorpus
+
+__all__ = ["KCenterGreedySelect", "LoadCodeCorpus"]
