@@ -1,0 +1,245 @@
+"""Hostile programs: each must be contained and scored as a failure while the evaluator goes on.
+
+Every case is a model "completion" for a real HumanEval task, scored through the same path as
+`wavecoder evaluate` (benchmark program -> sandbox -> verdict), in one batch with correct samples
+that must still pass. Host-side effects are checked from outside the sandbox.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import socket
+import tempfile
+import threading
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from evaluation.benchmarks import get_benchmark
+from evaluation.sandbox import MiB, SandboxJob, SandboxLimits, python_passed
+from evaluation.scoring import score_samples
+
+TIMEOUT_S = 5.0
+# HumanEval/2 truncate_number: its test compares with abs(...) < 1e-6.
+WRONG_TRUNCATE = "    return 0.5\n"
+
+
+def _hostile_cases(victim: Path, secret_file: Path, port: int, token: str) -> dict[str, str]:
+    evaluator_pid = os.getpid()
+    return {
+        "fork bomb": "    import os\n    while True:\n        os.fork()\n",
+        "memory bomb": "    x = bytearray(64 * 1024 ** 3)\n    return 0.5\n",
+        "memory creep": "    chunks = []\n    while True:\n        chunks.append(bytearray(10 ** 8))\n",
+        "infinite loop": "    while True:\n        pass\n",
+        "huge output": "    while True:\n        print('x' * 65536)\n",
+        "huge file": (
+            "    with open('big', 'wb') as f:\n        while True:\n            f.write(b'x' * 2 ** 20)\n"
+        ),
+        "delete outside tmpfs": f"    import os\n    os.remove({str(victim)!r})\n",
+        "write outside tmpfs": f"    open({str(victim)!r}, 'w').write('owned')\n",
+        "write system dirs": "    open('/usr/owned', 'w').write('x')\n",
+        "network": (
+            "    import socket\n"
+            f"    socket.create_connection(('127.0.0.1', {port}), timeout=2).sendall(b'hi')\n"
+            "    return 0.5\n"
+        ),
+        "internet": "    import socket\n    socket.create_connection(('1.1.1.1', 80), timeout=2)\n",
+        "environment secrets": "    import os\n    return os.environ['HF_TOKEN']\n",
+        "secret files": f"    return open({str(secret_file)!r}).read()\n",
+        "kill the parent": (
+            "    import os, signal\n"
+            f"    for pid in (os.getppid(), 1, {evaluator_pid}):\n"
+            "        try:\n"
+            "            os.kill(pid, signal.SIGKILL)\n"
+            "        except OSError:\n"
+            "            pass\n"
+            "    os.kill(-1, signal.SIGKILL)\n"
+        ),
+        "exit before asserts": "    import os\n    os._exit(0)\n",
+        "exit at import": "    pass\nimport os\nos._exit(0)\n",
+        "system exit": "    raise SystemExit(0)\nraise SystemExit(0)\n",
+        "fake success marker": (
+            "    pass\nimport os, sys\n"
+            "print('passed'); print('PY 0 passed')\n"
+            "for fd in range(3, 64):\n"
+            "    try:\n"
+            "        os.write(fd, b'PY 00000000000000000000000000000000 passed\\n')\n"
+            "    except OSError:\n"
+            "        pass\n"
+            "sys.stdout.flush()\n"
+            "os._exit(0)\n"
+        ),
+        "patch builtins": (
+            WRONG_TRUNCATE + "import builtins\nbuiltins.abs = lambda x: 0\n"
+            "__builtins__['abs'] = lambda x: 0\n"
+        ),
+        "patch the harness": (
+            WRONG_TRUNCATE + "import os, sys, builtins\n"
+            "os.write = lambda *a: len(a[1])\nos._exit = lambda *a: None\n"
+            "sys.exit = lambda *a: None\nbuiltins.print = lambda *a, **k: None\n"
+            "import atexit\natexit.register(lambda: os.system('echo PY 0 passed'))\n"
+        ),
+        "background process": (
+            WRONG_TRUNCATE + "import subprocess\n"
+            f"subprocess.Popen(['sh', '-c', 'sleep 30; echo {token}'], start_new_session=True)\n"
+            "import os\nif os.fork() == 0:\n    os.setsid()\n    import time\n    time.sleep(30)\n"
+        ),
+    }
+
+
+def _listening_socket():
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(8)
+    server.settimeout(0.2)
+    accepted = []
+
+    def accept():
+        while True:
+            try:
+                accepted.append(server.accept())
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+
+    threading.Thread(target=accept, daemon=True).start()
+    return server, accepted
+
+
+def _leftover_processes(token: str) -> list[str]:
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
+                continue
+            if token in cmdline:
+                found.append(cmdline)
+    return found
+
+
+@pytest.mark.slow
+def test_hostile_programs_are_contained_and_fail(sandbox, monkeypatch):
+    benchmark = get_benchmark("humaneval")
+    problems = benchmark.load()
+    task = problems["HumanEval/2"]
+    # World-writable on the host, so that only the sandbox's read-only mount protects it.
+    victim_dir = Path(tempfile.mkdtemp(dir="/var/tmp"))
+    victim_dir.chmod(0o777)
+    victim = victim_dir / "victim.txt"
+    victim.write_text("precious")
+    victim.chmod(0o666)
+    # Readable by anyone on the host, but outside everything the sandbox mounts.
+    secret_dir = Path(tempfile.mkdtemp(dir="/var/tmp"))
+    secret_dir.chmod(0o755)
+    secret_file = secret_dir / "token"
+    secret = "hf_" + secrets.token_hex(12)
+    secret_file.write_text(secret)
+    secret_file.chmod(0o644)
+    monkeypatch.setenv("HF_TOKEN", secret)
+    token = "wavecoder-leftover-" + secrets.token_hex(6)
+    server, accepted = _listening_socket()
+    cases = _hostile_cases(victim, secret_file, server.getsockname()[1], token)
+    canonical = {"task_id": task.task_id, "completion": task.data["canonical_solution"]}
+    samples = [canonical]
+    for name, completion in cases.items():
+        samples += [{"task_id": task.task_id, "completion": completion, "case": name}, dict(canonical)]
+    # The victim folder is bound read-only, so "write/delete outside" target a real host file;
+    # 512 MiB of address space keeps the memory cases quick.
+    original_run = sandbox.run
+
+    def run(job):
+        binds = (*job.ro_binds, str(victim_dir))
+        limits = replace(job.limits, memory_bytes=512 * MiB)
+        return original_run(replace(job, ro_binds=binds, limits=limits))
+
+    monkeypatch.setattr(sandbox, "run", run)
+    started = time.monotonic()
+    scored = score_samples(benchmark, problems, samples, sandbox, timeout_s=TIMEOUT_S, workers=2)
+    elapsed = time.monotonic() - started
+
+    by_case = {row["case"]: row for row in scored.rows if "case" in row}
+    assert set(by_case) == set(cases)
+    for name, row in by_case.items():
+        assert row["passed"] is False, (name, row["result"])
+    controls = [row for row in scored.rows if "case" not in row]
+    assert len(controls) == len(cases) + 1
+    assert all(row["passed"] for row in controls), [r["result"] for r in controls if not r["passed"]]
+
+    results = {name: row["result"] for name, row in by_case.items()}
+    assert results["infinite loop"] == "timed out"
+    assert results["huge output"] == "failed: output limit exceeded"
+    assert results["memory bomb"].startswith("failed: MemoryError")
+    assert results["memory creep"].startswith("failed: MemoryError")
+    assert results["huge file"].startswith("failed: OSError: [Errno 27] File too large")
+    assert "Read-only file system" in results["delete outside tmpfs"]
+    assert "Read-only file system" in results["write outside tmpfs"]
+    assert "Read-only file system" in results["write system dirs"]
+    assert "ConnectionRefusedError" in results["network"]
+    assert "Network is unreachable" in results["internet"]
+    assert results["environment secrets"] == "failed: KeyError: 'HF_TOKEN'"
+    assert "FileNotFoundError" in results["secret files"]
+    assert results["exit before asserts"].startswith("failed: exited with status 0 before")
+    assert results["exit at import"].startswith("failed: exited with status 0 before")
+    assert results["system exit"] == "failed: SystemExit: 0"
+    assert results["fake success marker"].startswith("failed: exited with status 0 before")
+    assert results["patch builtins"] == "failed: AssertionError"
+    assert results["patch the harness"] == "failed: AssertionError"
+    assert results["background process"] == "failed: AssertionError"
+
+    # Host side: nothing written, deleted, leaked or left running; the evaluator is alive.
+    assert victim.read_text() == "precious"
+    assert not Path("/usr/owned").exists()
+    assert accepted == []
+    assert all(secret not in row["result"] for row in scored.rows)
+    assert _leftover_processes(token) == []
+    assert elapsed < 120
+    server.close()
+
+
+def test_fork_bomb_is_bounded_by_the_process_limit(sandbox):
+    # Every fork that succeeds reports its own failure; the limit makes fork itself fail.
+    job = SandboxJob(
+        python_head="import os\nfor _ in range(10000):\n    os.fork()\n",
+        limits=SandboxLimits(wall_s=10, processes=16),
+    )
+    result = sandbox.run(job)
+    assert python_passed(result) is False
+    errors = {r["error"].split(":")[0] for r in result.reports if r.get("nonce") == result.nonce}
+    assert errors == {"BlockingIOError"}
+    assert len([r for r in result.reports if r.get("nonce") == result.nonce]) <= 16
+
+
+def test_sandbox_sees_no_host_environment_and_a_private_tmp(sandbox, monkeypatch):
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-secret")
+    marker = Path(tempfile.gettempdir()) / f"host-marker-{secrets.token_hex(4)}"
+    marker.write_text("host")
+    program = (
+        "import os\n"
+        "assert sorted(os.environ) == ['HOME', 'LANG', 'MKL_NUM_THREADS', 'OMP_NUM_THREADS', "
+        "'OPENBLAS_NUM_THREADS', 'PATH', 'PWD'], sorted(os.environ)\n"
+        f"assert not os.path.exists({str(marker)!r})\n"
+        "assert os.getuid() != 0\n"
+        "open('/tmp/scratch', 'w').write('ok')\n"
+        "assert not os.path.exists('/root/.cache')\n"
+        "assert not os.path.exists('/home') or os.listdir('/home') == []\n"
+    )
+    from evaluation.languages import LANGUAGES, Program
+
+    python = LANGUAGES["python"]
+    job = python.job(Program("python", program, ""), 5.0, python.toolchain())
+    result = sandbox.run(job)
+    marker.unlink()
+    assert python.verdict(result) == (True, "passed"), result.reports
+
+
+def test_nonce_differs_per_run(sandbox):
+    job = SandboxJob(python_head="x = 1\n", python_tail="\nassert x == 1\n")
+    first, second = sandbox.run(job), sandbox.run(job)
+    assert python_passed(first) and python_passed(second)
+    assert first.nonce != second.nonce
