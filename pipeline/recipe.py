@@ -17,6 +17,7 @@ from typing import Any
 import yaml
 
 from pipeline.errors import UserError
+from pipeline.generation.config import GenerationConfig, validate_generation
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
 
@@ -87,8 +88,8 @@ class Recipe:
     filters: FiltersConfig = field(default_factory=FiltersConfig)
     embeddings: EmbeddingsConfig = field(default_factory=EmbeddingsConfig)
     selection: SelectionConfig = field(default_factory=SelectionConfig)
-    # The LLM stage; its schema belongs to the generation code.
-    generation: dict[str, Any] = field(default_factory=dict)
+    # The LLM Generator-Discriminator stage (pipeline/generation/config.py documents its keys).
+    generation: GenerationConfig = field(default_factory=GenerationConfig)
     # Where the recipe was read from (not a YAML key).
     path: str | None = None
 
@@ -121,6 +122,7 @@ _SECTIONS = {
     "filters": FiltersConfig,
     "embeddings": EmbeddingsConfig,
     "selection": SelectionConfig,
+    "generation": GenerationConfig,
 }
 
 
@@ -163,3 +165,4 @@ def validate(recipe: Recipe) -> None:
         raise UserError(
             f"embeddings.backend must be auto, torch, onnx or onnx-int8, got {recipe.embeddings.backend!r}"
         )
+    validate_generation(recipe.generation)

@@ -95,12 +95,24 @@ def parse_case(text: str) -> dict:
 
 
 def _parse_json(text: str) -> dict:
+    decoder = json.JSONDecoder()
     try:
-        data = json.loads(text)
+        data, end = decoder.raw_decode(text)
     except json.JSONDecodeError as exc:
         raise PostFilterRejected(
             "malformed_json", f"the reply is not valid JSON ({exc.msg})"
         ) from exc
+    # Text after the object is tolerated, like a preamble before the layout; a second object is not.
+    rest = _unfence(text[end:])
+    if rest.startswith("{"):
+        try:
+            decoder.raw_decode(rest)
+        except json.JSONDecodeError:
+            pass
+        else:
+            raise PostFilterRejected(
+                "multiple_cases", "the reply holds more than one case, not one"
+            )
     if isinstance(data, list):
         if len(data) != 1:
             raise PostFilterRejected(

@@ -1,0 +1,129 @@
+"""Distilabel LLMs from the recipe, and the check that one can actually be called.
+
+There is no fallback model: without a key, an endpoint or a local model, `wavecoder generate`
+stops with `NO_ENDPOINT_MESSAGE` before anything runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import os
+from typing import TYPE_CHECKING
+
+from pipeline.errors import UserError
+from pipeline.generation.config import GenerationConfig, LLMConfig
+
+if TYPE_CHECKING:
+    from distilabel.models.llms.base import LLM
+
+# Hugging Face Inference Providers speak the OpenAI chat-completions protocol at this router.
+HF_ROUTER_URL = "https://router.huggingface.co/v1"
+DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "hf-inference-providers": "HF_TOKEN"}
+# Local OpenAI-compatible servers (vLLM, TGI, transformers serve) accept any key; the client
+# library insists on one.
+LOCAL_SERVER_KEY = "not-needed"
+
+NO_ENDPOINT_MESSAGE = (
+    "no LLM endpoint is configured for the {role} ({provider} model {model}). Provide one: set "
+    "OPENAI_API_KEY or pass --api-key for OpenAI; set HF_TOKEN and use provider "
+    "hf-inference-providers for Hugging Face Inference Providers; pass --base-url "
+    "http://HOST:PORT/v1 for a local OpenAI-compatible server (vLLM, TGI, `transformers serve`); "
+    "or set provider: transformers or vllm with a local model in the recipe. Add --dry-run to "
+    "see the prompts and the estimated cost without calling any LLM."
+)
+
+
+def resolve_api_key(config: LLMConfig) -> str | None:
+    env = config.api_key_env or DEFAULT_KEY_ENV.get(config.provider)
+    key = os.environ.get(env) if env else None
+    if not key and config.provider == "hf-inference-providers" and not config.api_key_env:
+        from huggingface_hub import get_token
+
+        key = get_token()
+    return key or None
+
+
+def endpoint_configured(config: LLMConfig) -> bool:
+    """Whether this LLM can be called: a local model, a custom class, a key or a base URL."""
+    if config.is_local or ":" in config.provider:
+        return True
+    return bool(resolve_api_key(config) or (config.provider == "openai" and config.base_url))
+
+
+def require_llm_access(config: GenerationConfig) -> None:
+    for role in ("generator", "discriminator"):
+        llm: LLMConfig = getattr(config, role)
+        if not endpoint_configured(llm):
+            raise UserError(
+                NO_ENDPOINT_MESSAGE.format(role=role, provider=llm.provider, model=llm.model)
+            )
+
+
+def build_llm(config: LLMConfig, *, for_dry_run: bool = False) -> LLM:
+    """The distilabel LLM for one role; nothing is loaded or contacted here."""
+    if config.provider in ("openai", "hf-inference-providers"):
+        from distilabel.models.llms import OpenAILLM
+
+        kwargs = dict(config.llm_kwargs)
+        base_url = config.base_url or (HF_ROUTER_URL if config.provider != "openai" else None)
+        if base_url:
+            kwargs["base_url"] = base_url
+        key = resolve_api_key(config) or (LOCAL_SERVER_KEY if config.base_url else None)
+        if key:
+            kwargs["api_key"] = key
+        elif not for_dry_run:
+            raise UserError(
+                NO_ENDPOINT_MESSAGE.format(role="LLM", provider=config.provider, model=config.model)
+            )
+        llm = OpenAILLM(
+            model=config.model,
+            max_retries=config.max_retries,
+            timeout=int(max(1, round(config.timeout))),
+            **kwargs,
+        )
+    elif config.provider == "transformers":
+        from distilabel.models.llms import TransformersLLM
+
+        llm = TransformersLLM(model=config.model, **config.llm_kwargs)
+    elif config.provider == "vllm":
+        from distilabel.models.llms import vLLM
+
+        llm = vLLM(model=config.model, **config.llm_kwargs)
+    else:
+        llm = _build_custom(config)
+    _check_generation_kwargs(llm, config)
+    return llm
+
+
+def _build_custom(config: LLMConfig) -> LLM:
+    from distilabel.models.llms.base import LLM
+
+    module_name, _, class_name = config.provider.partition(":")
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError) as exc:
+        raise UserError(f"cannot import LLM class {config.provider!r}: {exc}") from exc
+    if not (inspect.isclass(cls) and issubclass(cls, LLM)):
+        raise UserError(f"{config.provider!r} is not a distilabel LLM class")
+    kwargs = dict(config.llm_kwargs)
+    if "model" in cls.model_fields and "model" not in kwargs:
+        kwargs["model"] = config.model
+    return cls(**kwargs)
+
+
+def _check_generation_kwargs(llm: LLM, config: LLMConfig) -> None:
+    accepted = {p.name for p in llm.generate_parameters} - {"input", "inputs", "num_generations"}
+    unknown = sorted(set(config.generation_kwargs) - accepted)
+    if unknown:
+        raise UserError(
+            f"generation_kwargs {unknown} are not accepted by {type(llm).__name__}; "
+            f"it takes {sorted(accepted)}"
+        )
+
+
+def is_openai_family(llm: LLM) -> bool:
+    """OpenAI-compatible LLMs raise on transport errors and accept `extra_body`."""
+    from distilabel.models.llms import OpenAILLM
+
+    return isinstance(llm, OpenAILLM)

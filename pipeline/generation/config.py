@@ -1,0 +1,186 @@
+"""The recipe's ``generation`` section: the generator and discriminator LLMs and the loop.
+
+Every key is a dataclass field documented once here; `pipeline.recipe` builds the section from
+YAML and command-line flags override it (`apply_cli_overrides`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.errors import UserError
+
+# Provider -> how the LLM is built (see `pipeline.generation.backends`).
+PROVIDERS = ("openai", "hf-inference-providers", "transformers", "vllm")
+OUTPUT_FORMATS = ("text", "json")
+
+
+@dataclass
+class LLMConfig:
+    """One LLM: who serves it, how it is called, and what it costs."""
+
+    # openai: any OpenAI-compatible endpoint (OpenAI, vLLM or TGI servers, `transformers serve`);
+    # hf-inference-providers: Hugging Face Inference Providers (OpenAI-compatible router, HF_TOKEN);
+    # transformers / vllm: a local model loaded in-process; or "module:Class" of any distilabel LLM.
+    provider: str = "openai"
+    # Model id as the endpoint knows it, or a Hub id / folder for local providers.
+    model: str = "gpt-4o-mini"
+    # Endpoint URL (e.g. http://localhost:8000/v1); null = the provider's default.
+    base_url: str | None = None
+    # Environment variable holding the API key; null = OPENAI_API_KEY or HF_TOKEN by provider.
+    api_key_env: str | None = None
+    # `json`: ask for a JSON-schema response (OpenAI-compatible providers); `text`: parse a layout.
+    output_format: str = "text"
+    # Passed to each generation call (distilabel names: max_new_tokens, temperature, top_p...).
+    generation_kwargs: dict[str, Any] = field(
+        default_factory=lambda: {"max_new_tokens": 512, "temperature": 1.0}
+    )
+    # Requests in flight at once (async providers) or rows per batch (local providers).
+    concurrency: int = 16
+    # Retries of a failed request (timeouts, 429 honouring Retry-After, 5xx, dropped connections).
+    max_retries: int = 6
+    # Seconds before a request times out.
+    timeout: float = 120.0
+    # USD per million tokens, for dry-run estimates and run summaries.
+    price_per_million_tokens: dict[str, float] = field(
+        default_factory=lambda: {"input": 0.0, "output": 0.0}
+    )
+    # Extra constructor arguments of the distilabel LLM class (e.g. device, dtype for transformers).
+    llm_kwargs: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def max_new_tokens(self) -> int:
+        return int(self.generation_kwargs.get("max_new_tokens", 512))
+
+    @property
+    def is_local(self) -> bool:
+        return self.provider in ("transformers", "vllm")
+
+
+@dataclass
+class GenerationConfig:
+    """The LLM Generator-Discriminator loop."""
+
+    # Writes instruction data (the paper: gpt-3.5-turbo, temperature 1, 512 new tokens).
+    generator: LLMConfig = field(default_factory=LLMConfig)
+    # Judges it rule by rule (the paper: GPT-4, a stronger model than the generator).
+    discriminator: LLMConfig = field(default_factory=lambda: default_llm("discriminator"))
+    # Share of each code task in percent (normalised); null = the paper's 57.1/15.8/15.8/11.2.
+    task_mix: dict[str, float] | None = None
+    # Good and bad cases drawn from the example database into each generator prompt (k of each).
+    examples_per_prompt: int = 1
+    # Rows per wave: a row's examples come from the pools as they stood two waves earlier, so the
+    # dataset depends on the wave size and seed, never on concurrency or timing.
+    wave_size: int = 64
+
+    def __post_init__(self) -> None:
+        for role in ("generator", "discriminator"):
+            value = getattr(self, role)
+            if isinstance(value, dict):
+                setattr(self, role, _build_llm(value, role))
+            elif value is None:
+                setattr(self, role, default_llm(role))
+
+
+def default_llm(role: str) -> LLMConfig:
+    if role == "discriminator":
+        return LLMConfig(
+            model="gpt-4o", generation_kwargs={"max_new_tokens": 768, "temperature": 0.0}
+        )
+    return LLMConfig()
+
+
+def _build_llm(data: dict, role: str) -> LLMConfig:
+    known = {f.name for f in dataclasses.fields(LLMConfig)}
+    unknown = sorted(set(data) - known)
+    if unknown:
+        raise UserError(
+            f"unknown key(s) {unknown} in recipe section `generation.{role}`; "
+            f"known keys: {sorted(known)}"
+        )
+    defaults = dataclasses.asdict(default_llm(role))
+    merged = {**defaults, **data}
+    # Partial dicts in YAML extend the role's defaults instead of replacing them.
+    for key in ("generation_kwargs", "price_per_million_tokens"):
+        if isinstance(data.get(key), dict):
+            merged[key] = {**defaults[key], **data[key]}
+    return LLMConfig(**merged)
+
+
+def validate_generation(config: GenerationConfig) -> None:
+    """Raise UserError naming the key and the fix for any invalid setting."""
+    from pipeline.tasks import all_tasks
+
+    for role in ("generator", "discriminator"):
+        llm: LLMConfig = getattr(config, role)
+        where = f"generation.{role}"
+        if llm.provider not in PROVIDERS and ":" not in llm.provider:
+            raise UserError(
+                f"{where}.provider must be one of {list(PROVIDERS)} or 'module:Class' of a "
+                f"distilabel LLM, got {llm.provider!r}"
+            )
+        if not llm.model:
+            raise UserError(f"{where}.model is empty; name the model to call")
+        if llm.output_format not in OUTPUT_FORMATS:
+            raise UserError(
+                f"{where}.output_format must be text or json, got {llm.output_format!r}"
+            )
+        if llm.output_format == "json" and llm.provider not in ("openai", "hf-inference-providers"):
+            raise UserError(
+                f"{where}.output_format json needs an OpenAI-compatible provider; use text for "
+                f"{llm.provider}"
+            )
+        if llm.concurrency < 1 or llm.max_retries < 0 or llm.timeout <= 0:
+            raise UserError(
+                f"{where}: concurrency >= 1, max_retries >= 0 and timeout > 0 are needed"
+            )
+        prices = llm.price_per_million_tokens
+        if set(prices) - {"input", "output"} or any(float(v) < 0 for v in prices.values()):
+            raise UserError(f"{where}.price_per_million_tokens takes input and output prices >= 0")
+    if config.task_mix is not None:
+        tasks = all_tasks()
+        unknown = sorted(set(config.task_mix) - set(tasks))
+        if unknown:
+            raise UserError(
+                f"generation.task_mix names unknown task(s) {unknown}; known: {sorted(tasks)}"
+            )
+        if any(v < 0 for v in config.task_mix.values()) or sum(config.task_mix.values()) <= 0:
+            raise UserError("generation.task_mix needs shares >= 0 with a positive sum")
+    if config.examples_per_prompt < 0:
+        raise UserError("generation.examples_per_prompt must be >= 0")
+    if config.wave_size < 1:
+        raise UserError("generation.wave_size must be >= 1")
+
+
+def apply_cli_overrides(config: GenerationConfig, args: Any) -> None:
+    """Flags of `wavecoder generate` that override the recipe's generation section.
+
+    `--base-url` and `--api-key` apply to both LLMs; a base URL makes them OpenAI-compatible.
+    """
+    base_url = getattr(args, "base_url", None)
+    api_key = getattr(args, "api_key", None)
+    for role in ("generator", "discriminator"):
+        llm: LLMConfig = getattr(config, role)
+        if base_url:
+            llm.base_url = base_url
+            if llm.provider not in ("openai", "hf-inference-providers"):
+                llm.provider = "openai"
+        if api_key:
+            # Never written into the recipe dump or pipeline.yaml: the key reaches the step
+            # processes (forked) through the environment.
+            os.environ[CLI_API_KEY_ENV] = api_key
+            llm.api_key_env = CLI_API_KEY_ENV
+        model = getattr(args, f"{role}_model", None)
+        if model:
+            llm.model = model
+        concurrency = getattr(args, "concurrency", None)
+        if concurrency:
+            llm.concurrency = concurrency
+
+
+# `--api-key` is handed to the step processes through this variable, so it never appears in
+# the serialised pipeline or the recipe dump.
+CLI_API_KEY_ENV = "WAVECODER_API_KEY"

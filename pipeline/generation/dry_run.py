@@ -1,0 +1,161 @@
+"""`--dry-run`: the prompts a run would send, and what it would cost, without calling an LLM.
+
+The generator prompts of the first two waves are exact (they only use seed cases); later prompts
+and every judge prompt depend on earlier answers, so they are estimated from the same templates
+with seed cases standing in. Output tokens are given two ways: an upper bound (every call uses
+max_new_tokens) and an expected figure (the size of the seed cases' answers).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from pipeline.generation.config import GenerationConfig, LLMConfig
+from pipeline.generation.example_database import LAG_WAVES, ExampleDatabase
+from pipeline.generation.generate_instruction import CASE_SCHEMA, CASE_SCHEMA_NAME
+from pipeline.generation.llm_calls import request_settings
+from pipeline.generation.prompts import render_case
+from pipeline.tasks import all_tasks
+
+PROMPTS_FILE = "generator_prompts.jsonl"
+JUDGE_EXAMPLE_FILE = "judge_prompt_example.json"
+ESTIMATE_FILE = "estimate.json"
+# One judged rule: a one-sentence reason and the answer.
+TOKENS_PER_JUDGED_RULE = 30
+
+
+def token_counter(config: LLMConfig) -> tuple[Callable[[str], int], str]:
+    """A token counter for the model and how it counts, preferring its own tokenizer offline."""
+    try:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(config.model, local_files_only=True)
+        return (lambda text: len(tokenizer.encode(text))), f"{config.model} tokenizer"
+    except Exception:
+        pass
+    try:
+        import tiktoken
+
+        encoding = tiktoken.encoding_for_model(config.model)
+        return (lambda text: len(encoding.encode(text))), f"tiktoken {encoding.name}"
+    except Exception:
+        pass
+    return (lambda text: (len(text) + 3) // 4), "approximation: 4 characters per token"
+
+
+def write_dry_run(
+    rows: list[dict[str, Any]],
+    config: GenerationConfig,
+    out: Path,
+    *,
+    seed: int,
+    generator,
+    judge,
+) -> dict[str, Any]:
+    """Write the prompts and `estimate.json` into `out`; returns the estimate."""
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = all_tasks()
+    examples = ExampleDatabase(tasks)  # in memory: seeds only, nothing persisted
+    count_gen, gen_method = token_counter(config.generator)
+    count_judge, judge_method = token_counter(config.discriminator)
+    k = config.examples_per_prompt
+    exact_rows = LAG_WAVES * config.wave_size
+    gen_in = judge_in = gen_expected = 0
+    settings = request_settings(config.generator, CASE_SCHEMA, CASE_SCHEMA_NAME)
+    with open(out / PROMPTS_FILE, "w", encoding="utf-8") as f:
+        for index, row in enumerate(rows):
+            wave = index // config.wave_size
+            good, bad = examples.choose(row["id"], row["task"], wave, k, seed)
+            messages = generator.format_input({**row, "good_examples": good, "bad_examples": bad})
+            gen_in += sum(count_gen(m["content"]) for m in messages)
+            stand_in = next(c for c in tasks[row["task"]].seed_cases if c.good)
+            gen_expected += count_gen(render_case(stand_in, config.generator.output_format))
+            judge_messages = judge.format_input({**row, **_case(stand_in)})
+            judge_in += sum(count_judge(m["content"]) for m in judge_messages)
+            if index < exact_rows:
+                record = {
+                    "id": row["id"],
+                    "task": row["task"],
+                    "wave": wave,
+                    "model": config.generator.model,
+                    "settings": settings,
+                    "messages": messages,
+                }
+                f.write(json.dumps(record, ensure_ascii=False) + "\n")
+            if index == 0:
+                (out / JUDGE_EXAMPLE_FILE).write_text(
+                    json.dumps({"note": "judge prompt with a seed case standing in for the "
+                                "generator's answer", "messages": judge_messages}, indent=2, ensure_ascii=False),
+                    encoding="utf-8",
+                )  # fmt: skip
+    n = len(rows)
+    judge_expected = sum(len(tasks[row["task"]].rules) for row in rows) * TOKENS_PER_JUDGED_RULE
+    estimate = {
+        "rows": n,
+        "tasks": {name: sum(r["task"] == name for r in rows) for name in tasks},
+        "exact_prompts": min(n, exact_rows),
+        "models": {
+            "generator": _cost(config.generator, n, gen_in, gen_expected, gen_method),
+            "discriminator": _cost(config.discriminator, n, judge_in, judge_expected, judge_method),
+        },
+    }
+    for key in ("expected_usd", "max_usd"):
+        estimate[f"total_{key}"] = round(sum(m[key] for m in estimate["models"].values()), 4)
+    (out / ESTIMATE_FILE).write_text(json.dumps(estimate, indent=2), encoding="utf-8")
+    return estimate
+
+
+def _case(seed_case) -> dict[str, str]:
+    return {
+        key: getattr(seed_case, key)
+        for key in ("task_name", "instruction", "information", "solution")
+    }
+
+
+def _cost(config: LLMConfig, calls: int, tokens_in: int, expected_out: int, method: str) -> dict:
+    price = config.price_per_million_tokens
+    max_out = calls * config.max_new_tokens
+
+    def usd(out_tokens: int) -> float:
+        return round(
+            (tokens_in * price.get("input", 0) + out_tokens * price.get("output", 0)) / 1e6, 4
+        )
+
+    return {
+        "model": config.model,
+        "provider": config.provider,
+        "calls": calls,
+        "input_tokens": tokens_in,
+        "expected_output_tokens": expected_out,
+        "max_output_tokens": max_out,
+        "expected_usd": usd(expected_out),
+        "max_usd": usd(max_out),
+        "token_count": method,
+    }
+
+
+def format_estimate(estimate: dict[str, Any], folder: Path) -> str:
+    lines = [
+        f"Dry run: no LLM was called. {estimate['rows']} selected snippets "
+        f"({', '.join(f'{t} {c}' for t, c in estimate['tasks'].items())}).",
+        f"Exact generator prompts of the first {estimate['exact_prompts']} rows: {folder / PROMPTS_FILE}",
+        f"{'role':<14} {'model':<28} {'calls':>7} {'input tok':>11} {'output tok (expected / max)':>28} "
+        f"{'USD (expected / max)':>22}",
+    ]
+    for role, m in estimate["models"].items():
+        lines.append(
+            f"{role:<14} {m['model'][:28]:<28} {m['calls']:>7} {m['input_tokens']:>11} "
+            f"{m['expected_output_tokens']:>13} / {m['max_output_tokens']:<12} "
+            f"{m['expected_usd']:>10.4f} / {m['max_usd']:<9.4f}"
+        )
+    lines.append(
+        f"total USD: expected {estimate['total_expected_usd']:.4f}, at most "
+        f"{estimate['total_max_usd']:.4f} (the judge is called only for cases that pass the "
+        "post-filter; prices per million tokens come from the recipe)"
+    )
+    methods = {m["token_count"] for m in estimate["models"].values()}
+    lines.append(f"token counts: {'; '.join(sorted(methods))}")
+    return "\n".join(lines)

@@ -1,0 +1,168 @@
+"""The Generator-Discriminator loop over selected rows, asynchronous and in waves.
+
+Each row goes generate -> post-filter -> judge -> example database on its own coroutine, so a
+row's judgement starts the moment its case passes the post-filter, while other rows are still
+generating: both LLMs stay busy. Rows are grouped in waves of `wave_size` in selection order; a
+row of wave w composes its prompt once waves <= w - 2 are finished (see `ExampleDatabase`), which
+keeps the output independent of concurrency while letting wave w generate during wave w - 1's
+judging.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from pipeline.generation.config import GenerationConfig
+from pipeline.generation.example_database import LAG_WAVES, ExampleCase, ExampleDatabase
+from pipeline.generation.generate_instruction import (
+    CASE_SCHEMA,
+    CASE_SCHEMA_NAME,
+    GenerateInstruction,
+    parse_generation,
+)
+from pipeline.generation.judge_instruction import (
+    JUDGEMENT_SCHEMA,
+    JUDGEMENT_SCHEMA_NAME,
+    JudgeInstruction,
+    rejection_reasons,
+)
+from pipeline.generation.llm_calls import LLMCaller, LLMCallFailed
+from pipeline.generation.prompts import CASE_KEYS
+from pipeline.generation.records import ACCEPTED, FAILED, REJECTED, build_record, empty_usage
+
+logger = logging.getLogger("wavecoder.generation")
+
+
+class GenerationLoop:
+    """Runs rows (with `id`, `code`, `language`, `task`) through both LLMs; returns records."""
+
+    def __init__(
+        self,
+        *,
+        generator: GenerateInstruction,
+        judge: JudgeInstruction,
+        generator_calls: LLMCaller,
+        judge_calls: LLMCaller,
+        examples: ExampleDatabase,
+        config: GenerationConfig,
+        seed: int,
+        on_wave_done: Callable[[int, int, list[dict]], None] | None = None,
+    ):
+        self.generator = generator
+        self.judge = judge
+        self.generator_calls = generator_calls
+        self.judge_calls = judge_calls
+        self.examples = examples
+        self.config = config
+        self.seed = seed
+        self.on_wave_done = on_wave_done
+        self.models = (generator_calls.llm.model_name, judge_calls.llm.model_name)
+
+    async def run(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        size = self.config.wave_size
+        n_waves = (len(rows) + size - 1) // size
+        done = [asyncio.Event() for _ in range(n_waves)]
+        left = [min(size, len(rows) - w * size) for w in range(n_waves)]
+        results: list[dict[str, Any] | None] = [None] * len(rows)
+        # Bound the coroutines alive at once; rows start in selection order, so every row a
+        # waiting row depends on has already started and no wait can deadlock.
+        window = asyncio.Semaphore(
+            max(
+                2 * size,
+                4 * (self.config.generator.concurrency + self.config.discriminator.concurrency),
+            )
+        )
+
+        async def one(index: int, row: dict[str, Any]) -> None:
+            wave = index // size
+            try:
+                for earlier in range(0, wave - LAG_WAVES + 1):
+                    await done[earlier].wait()
+                results[index] = await self.process_row(row, wave)
+            finally:
+                window.release()
+                left[wave] -= 1
+                if left[wave] == 0:
+                    done[wave].set()
+                    if self.on_wave_done:
+                        start = wave * size
+                        self.on_wave_done(wave, n_waves, results[start : start + size])
+
+        tasks = []
+        for index, row in enumerate(rows):
+            await window.acquire()
+            tasks.append(asyncio.create_task(one(index, row)))
+        await asyncio.gather(*tasks)
+        return results  # type: ignore[return-value]
+
+    async def process_row(self, row: dict[str, Any], wave: int) -> dict[str, Any]:
+        k = self.config.examples_per_prompt
+        good, bad = self.examples.choose(row["id"], row["task"], wave, k, self.seed)
+        messages = self.generator.format_input({**row, "good_examples": good, "bad_examples": bad})
+        usage = empty_usage()
+        record = {"models": self.models, "usage": usage}
+        try:
+            generated = await self.generator_calls.complete(messages, CASE_SCHEMA, CASE_SCHEMA_NAME)
+        except LLMCallFailed as exc:
+            return build_record(
+                row, status=FAILED, stage="generation", **record,
+                reasons=[{"check": "llm_error", "message": str(exc)}],
+            )  # fmt: skip
+        usage["generator"] = _usage(generated)
+        parsed = parse_generation(
+            generated.text, row, truncated=generated.truncated(self.config.generator.max_new_tokens)
+        )
+        record["raw_generation"] = generated.text
+        case = {key: parsed[key] for key in CASE_KEYS}
+        if not parsed["postfilter"]["passed"]:
+            check = parsed["postfilter"]
+            return build_record(
+                row, status=REJECTED, stage="postfilter", case=case, **record,
+                reasons=[{"check": check["check"], "message": check["message"]}],
+            )  # fmt: skip
+        record["target_language"] = parsed["target_language"]
+        judge_messages = self.judge.format_input({**row, **case})
+        try:
+            judged = await self.judge_calls.complete(
+                judge_messages, JUDGEMENT_SCHEMA, JUDGEMENT_SCHEMA_NAME
+            )
+        except LLMCallFailed as exc:
+            return build_record(
+                row, status=FAILED, stage="judgement", case=case, **record,
+                reasons=[{"check": "llm_error", "message": str(exc)}],
+            )  # fmt: skip
+        usage["discriminator"] = _usage(judged)
+        verdict = self.judge.format_output(judged.text, row)
+        reasons = rejection_reasons(verdict["judgement"], verdict["judgement_problem"])
+        if verdict["judgement_problem"] is None:
+            self.examples.add(_example(row, case, verdict["accepted"], reasons, wave))
+        return build_record(
+            row, status=ACCEPTED if verdict["accepted"] else REJECTED, stage="judgement",
+            case=case, judgement=verdict["judgement"], reasons=reasons,
+            raw_judgement=judged.text, **record,
+        )  # fmt: skip
+
+
+def _usage(completion) -> dict[str, int]:
+    return {
+        "prompt_tokens": completion.prompt_tokens,
+        "completion_tokens": completion.completion_tokens,
+    }
+
+
+def _example(row: dict, case: dict, good: bool, reasons: list[dict], wave: int) -> ExampleCase:
+    analysis = " ".join(f"{r['check']}: no, {r['message']}" for r in reasons)
+    return ExampleCase(
+        id=row["id"],
+        task=row["task"],
+        good=good,
+        language=row.get("language") or "",
+        code=row["code"],
+        analysis=analysis,
+        wave=wave,
+        rank=int(row.get("selection_rank", 0)),
+        **{key: case[key] for key in CASE_KEYS},
+    )

@@ -1,0 +1,95 @@
+"""The dataset row of one selected snippet, whatever became of it.
+
+Accepted rows carry the Alpaca mapping (instruction, input = information with `<noinput>` as "",
+output = solution) and `messages` for TRL's SFTTrainer. Rejected and failed rows keep what was
+generated, the stage that stopped them and the reasons, so nothing is silently dropped.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pipeline.generation.postfilter import NOINPUT
+
+ACCEPTED, REJECTED, FAILED = "accepted", "rejected", "failed"
+# The columns of the accepted configs (ARCHITECTURE.md's dataset schema).
+DATASET_COLUMNS = (
+    "id",
+    "task",
+    "language",
+    "target_language",
+    "instruction",
+    "input",
+    "output",
+    "messages",
+    "source_code",
+    "source",
+    "generator_model",
+    "discriminator_model",
+    "judgement",
+    "usage",
+)
+# Added in the `rejected` and `failed` configs.
+OUTCOME_COLUMNS = (
+    "status",
+    "stage",
+    "reasons",
+    "selection_rank",
+    "raw_generation",
+    "raw_judgement",
+)
+
+
+def empty_usage() -> dict[str, dict[str, int]]:
+    return {
+        "generator": {"prompt_tokens": 0, "completion_tokens": 0},
+        "discriminator": {"prompt_tokens": 0, "completion_tokens": 0},
+    }
+
+
+def build_record(
+    row: dict[str, Any],
+    *,
+    status: str,
+    stage: str,
+    case: dict[str, Any] | None = None,
+    target_language: str | None = None,
+    judgement: dict[str, Any] | None = None,
+    reasons: list[dict[str, str]] | None = None,
+    usage: dict[str, dict[str, int]] | None = None,
+    models: tuple[str, str],
+    raw_generation: str | None = None,
+    raw_judgement: str | None = None,
+) -> dict[str, Any]:
+    """One output row; `case` holds the generator's four keys when it was parsed."""
+    case = case or {}
+    instruction = case.get("instruction") or ""
+    information = case.get("information") or ""
+    alpaca_input = "" if information == NOINPUT else information
+    output = case.get("solution") or ""
+    messages = []
+    if instruction and output:
+        prompt = f"{instruction}\n\n{alpaca_input}" if alpaca_input else instruction
+        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": output}]
+    return {
+        "id": row["id"],
+        "task": row["task"],
+        "language": row.get("language"),
+        "target_language": target_language,
+        "instruction": instruction,
+        "input": alpaca_input,
+        "output": output,
+        "messages": messages,
+        "source_code": row["code"],
+        "source": row.get("source") or {},
+        "generator_model": models[0],
+        "discriminator_model": models[1],
+        "judgement": judgement or {"rules": [], "overall": None},
+        "usage": usage or empty_usage(),
+        "status": status,
+        "stage": stage,
+        "reasons": reasons or [],
+        "selection_rank": int(row.get("selection_rank", -1)),
+        "raw_generation": raw_generation,
+        "raw_judgement": raw_judgement,
+    }

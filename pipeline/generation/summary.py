@@ -1,0 +1,118 @@
+"""The run summary: outcomes per task and per rule, acceptance, calls per sample, tokens, cost."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from pipeline.generation.config import GenerationConfig
+from pipeline.generation.records import ACCEPTED, FAILED, REJECTED
+
+ROLES = ("generator", "discriminator")
+
+
+def summarize(
+    records: list[dict[str, Any]],
+    config: GenerationConfig,
+    call_stats: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Figures of one dataset folder; `call_stats` are this run's requests (sent / cached)."""
+    per_task: dict[str, Counter] = defaultdict(Counter)
+    per_check: dict[str, dict[str, Any]] = {}
+    calls = Counter()
+    tokens = {role: Counter() for role in ROLES}
+    for record in records:
+        per_task[record["task"]][record["status"]] += 1
+        if record["status"] == REJECTED:
+            for reason in record["reasons"]:
+                entry = per_check.setdefault(
+                    reason["check"], {"stage": record["stage"], "total": 0, "tasks": Counter()}
+                )
+                entry["total"] += 1
+                entry["tasks"][record["task"]] += 1
+        answered_generation = not (record["status"] == FAILED and record["stage"] == "generation")
+        answered_judgement = record["stage"] == "judgement" and record["status"] != FAILED
+        calls["generator"] += answered_generation
+        calls["discriminator"] += answered_judgement
+        for role in ROLES:
+            tokens[role].update(record["usage"][role])
+    totals = Counter()
+    for counts in per_task.values():
+        totals.update(counts)
+    judged = totals[ACCEPTED] + totals[REJECTED]
+    cost = {
+        role: _usd(getattr(config, role).price_per_million_tokens, tokens[role]) for role in ROLES
+    }
+    return {
+        "rows": len(records),
+        "accepted": totals[ACCEPTED],
+        "rejected": totals[REJECTED],
+        "failed": totals[FAILED],
+        "acceptance_rate": round(totals[ACCEPTED] / judged, 4) if judged else None,
+        "per_task": {task: dict(per_task[task]) for task in sorted(per_task)},
+        "rejections_by_check": {
+            check: {**entry, "tasks": dict(entry["tasks"])}
+            for check, entry in sorted(per_check.items(), key=lambda item: -item[1]["total"])
+        },
+        "llm_calls": dict(calls),
+        "llm_calls_per_accepted": round(sum(calls.values()) / totals[ACCEPTED], 3)
+        if totals[ACCEPTED]
+        else None,
+        "tokens": {role: dict(tokens[role]) for role in ROLES},
+        "models": {role: getattr(config, role).model for role in ROLES},
+        "cost_usd": {**cost, "total": round(sum(cost.values()), 4)},
+        "this_run": call_stats or {},
+    }
+
+
+def _usd(prices: dict[str, float], tokens: Counter) -> float:
+    return round(
+        (
+            tokens["prompt_tokens"] * prices.get("input", 0)
+            + tokens["completion_tokens"] * prices.get("output", 0)
+        )
+        / 1e6,
+        4,
+    )
+
+
+def format_summary(summary: dict[str, Any]) -> str:
+    rate = summary["acceptance_rate"]
+    lines = [
+        f"{summary['rows']} rows: {summary['accepted']} accepted, {summary['rejected']} rejected, "
+        f"{summary['failed']} failed; acceptance rate "
+        + (f"{rate:.1%} of answered rows" if rate is not None else "n/a"),
+        f"{'task':<16}{'accepted':>10}{'rejected':>10}{'failed':>8}",
+    ]
+    for task, counts in summary["per_task"].items():
+        lines.append(
+            f"{task:<16}{counts.get(ACCEPTED, 0):>10}{counts.get(REJECTED, 0):>10}{counts.get(FAILED, 0):>8}"
+        )
+    if summary["rejections_by_check"]:
+        lines.append("rejections by rule (stage: count, per task):")
+        for check, entry in summary["rejections_by_check"].items():
+            per = ", ".join(f"{t} {n}" for t, n in sorted(entry["tasks"].items()))
+            lines.append(f"  {check:<26} {entry['stage']:<10} {entry['total']:>5}  ({per})")
+    per_accepted = summary["llm_calls_per_accepted"]
+    lines.append(
+        f"LLM calls: generator {summary['llm_calls'].get('generator', 0)}, discriminator "
+        f"{summary['llm_calls'].get('discriminator', 0)}; per accepted sample "
+        + (f"{per_accepted:.2f}" if per_accepted is not None else "n/a")
+    )
+    for role in ROLES:
+        t = summary["tokens"][role]
+        lines.append(
+            f"tokens {role} ({summary['models'][role]}): {t.get('prompt_tokens', 0)} prompt, "
+            f"{t.get('completion_tokens', 0)} completion, ${summary['cost_usd'][role]:.4f}"
+        )
+    for role, stats in summary["this_run"].items():
+        lines.append(
+            f"this run, {role}: {stats.get('sent', 0)} requests answered by the endpoint, "
+            f"{stats.get('cached', 0)} from the response cache, {stats.get('failed', 0)} failed"
+        )
+    if summary["failed"]:
+        lines.append(
+            f"{summary['failed']} rows failed (see the `failed` config); run the same command "
+            "again to retry exactly those."
+        )
+    return "\n".join(lines)

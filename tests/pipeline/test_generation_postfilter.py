@@ -1,0 +1,135 @@
+"""The rule post-filter of generator replies, on the text layout and on JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from pipeline.generation.generate_instruction import parse_generation
+from pipeline.generation.postfilter import NOINPUT, PostFilterRejected, count_sentences, postfilter
+from pipeline.tasks import get_task
+
+GENERATION = get_task("generation")
+REPAIR = get_task("repair")
+TRANSLATION = get_task("translation")
+ROW = {"language": "python"}
+
+LAYOUT = """task_name: Add numbers
+instruction: Write a Python function that adds two numbers.
+information: None.
+solution:
+```python
+def add(a, b):
+    return a + b
+```"""
+
+
+def test_text_layout_is_parsed_normalised_and_unfenced():
+    case = postfilter("Here is the case:\n\n" + LAYOUT, GENERATION, ROW)
+    assert case.as_dict() == {
+        "task_name": "Add numbers",
+        "instruction": "Write a Python function that adds two numbers.",
+        "information": NOINPUT,
+        "solution": "def add(a, b):\n    return a + b",
+    }
+
+
+def test_json_reply_is_parsed_with_or_without_a_fence():
+    data = {
+        "task_name": "Add",
+        "instruction": "Write a Python adder.",
+        "information": "",
+        "solution": "def add(a, b): return a + b",
+    }
+    for text in (json.dumps(data), f"```json\n{json.dumps(data)}\n```", json.dumps([data])):
+        assert postfilter(text, GENERATION, ROW).as_dict() == {**data, "information": NOINPUT}
+
+
+def test_invented_analysis_is_cut_but_a_comment_in_code_is_kept():
+    text = LAYOUT.replace("    return a + b", "    # analysis: a plain sum\n    return a + b")
+    case = postfilter(
+        text + "\n\nAnalysis:\n- step 1: the instruction <answer: yes>", GENERATION, ROW
+    )
+    assert case.solution == "def add(a, b):\n    # analysis: a plain sum\n    return a + b"
+
+
+REJECTIONS = [
+    ("", "empty_output", "the generator returned no text"),
+    ("I'm sorry, but I can't help with that.", "refusal", "the generator refused to write the case"),
+    ("Sure! def add(a, b): return a + b", "unparseable", "the reply holds none of the four keys"),
+    (LAYOUT + "\n\n" + LAYOUT, "multiple_cases", "the reply holds 2 cases (information, instruction, solution, task_name repeated), not one"),
+    (LAYOUT.replace("information: None.\n", ""), "missing_keys", "the case has no information"),
+    ('{"task_name": "x", "instruction": ', "malformed_json", "the reply is not valid JSON (Expecting value)"),
+    ('[{"a": 1}, {"b": 2}]', "multiple_cases", "the reply holds 2 cases, not one"),
+    ('{"task_name": "a", "instruction": "Do it in Python.", "information": "", "solution": "x", "notes": "n"}', "unexpected_keys", "the case has extra keys ['notes']"),
+    (LAYOUT.replace("task_name: Add numbers", "task_name: none"), "noinput_keys", "2 keys are <noinput> (task_name, information); at most one may be"),
+    (LAYOUT.replace("Write a Python function that adds two numbers.", "Write Python. Add two numbers. Return the sum."), "instruction_sentences", "the instruction has 3 sentences; 1 or 2 are allowed"),
+    (LAYOUT.replace("None.", "It adds. It returns. It is fast."), "information_sentences", "the information has 3 sentences; at most 2 are allowed"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("text", "check", "message"), REJECTIONS, ids=[r[1] for r in REJECTIONS])
+def test_each_rule_rejects_with_its_check_and_message(text, check, message):
+    with pytest.raises(PostFilterRejected) as info:
+        postfilter(text, GENERATION, ROW)
+    assert (info.value.check, info.value.message) == (check, message)
+
+
+def test_truncated_reply_is_rejected_even_when_it_parses():
+    with pytest.raises(PostFilterRejected, match="max_new_tokens") as info:
+        postfilter(LAYOUT, GENERATION, ROW, truncated=True)
+    assert info.value.check == "truncated"
+
+
+def test_code_tasks_need_code_in_the_information_and_allow_long_code():
+    with pytest.raises(PostFilterRejected) as info:
+        postfilter(LAYOUT.replace("Write a", "Fix this"), REPAIR, ROW)
+    assert info.value.check == "information_code"
+    code = "def add(a, b):\n    total = a - b. Then more.\n    return total. Done. Really."
+    text = LAYOUT.replace("information: None.", "information:\n" + code)
+    assert postfilter(text, REPAIR, ROW).information == code
+
+
+def test_translation_without_a_target_language_is_rejected():
+    text = LAYOUT.replace(
+        "Write a Python function that adds two numbers.", "Translate this Python function."
+    )
+    text = text.replace("information: None.", "information:\ndef add(a, b):\n    return a + b")
+    with pytest.raises(PostFilterRejected) as info:
+        postfilter(text, TRANSLATION, ROW)
+    assert (info.value.check, info.value.message) == (
+        "target_language",
+        "the instruction names no target language other than the input's (python)",
+    )
+    assert postfilter(text.replace("function.", "function into Ruby."), TRANSLATION, ROW).extra == {
+        "target_language": "ruby"
+    }
+
+
+def test_parse_generation_keeps_parsed_values_of_a_rejected_case():
+    text = LAYOUT.replace("Write a Python function that adds two numbers.", "One. Two. Three.")
+    out = parse_generation(text, {"task": "generation", "language": "python"})
+    assert out["instruction"] == "One. Two. Three."
+    assert out["postfilter"] == {
+        "passed": False,
+        "check": "instruction_sentences",
+        "message": "the instruction has 3 sentences; 1 or 2 are allowed",
+    }
+    ok = parse_generation(LAYOUT, {"task": "generation", "language": "python"})
+    assert ok["postfilter"] == {"passed": True, "check": None, "message": None}
+    assert ok["target_language"] is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("Write a Python function.", 1),
+        ("Write a Python function, e.g. `os.path.join(a, b)`. It returns 1.5 for [1, 2].", 2),
+        ("Does it work? Fix it! Now.", 3),
+        ("Use ```x = 1. y = 2.``` here", 1),
+        ("", 0),
+    ],
+)
+def test_count_sentences(text, expected):
+    assert count_sentences(text) == expected
