@@ -288,6 +288,12 @@ class Rust(Language):
     def toolchain(self):
         super().toolchain()
         manifest = _manifest("rust")
+        version = _command_output(("rustc", "--version"))
+        if manifest["rustc"] != version:
+            raise ToolchainMissing(
+                f"Rust: the prepared crates were built by {manifest['rustc']}, not {version}; "
+                "run `wavecoder evaluate --prepare-toolchains rust` again"
+            )
         sysroot = _command_output(("rustc", "--print", "sysroot"))
         flags = ["-L", f"dependency={manifest['deps']}"]
         for crate, rlib in manifest["externs"].items():

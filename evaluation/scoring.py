@@ -91,6 +91,7 @@ def summarize(benchmark, problems, rows, skipped_rows, ks) -> dict:
         values = [b[metric] for b in scored if metric in b]
         if len(values) == len(scored):
             summary[metric] = sum(values) / len(values)
+    summary["languages_scored"] = sorted(lang for lang, b in blocks.items() if b["n_tasks"])
     summary["languages"] = blocks
     for key in ("n_samples", "n_passed", "n_skipped"):
         summary[key] = sum(b[key] for b in blocks.values())

@@ -19,3 +19,15 @@ def sandbox() -> Sandbox:
     if find_bwrap() is None:
         pytest.skip("bubblewrap is not installed: apt-get install bubblewrap (scripts/setup.sh)")
     return Sandbox()
+
+
+@pytest.fixture
+def mbpp_path() -> Path:
+    """A 4-row MBPP test-split copy (task ids 11, 12, 14, 17) in the Hub's schema."""
+    return MBPP
+
+
+@pytest.fixture
+def humanevalpack_dir() -> Path:
+    """HumanEvalPack tasks 0 and 2 in six languages, laid out like bigcode/humanevalpack."""
+    return HUMANEVALPACK

@@ -148,7 +148,10 @@ def test_hostile_programs_are_contained_and_fail(sandbox, monkeypatch):
     canonical = {"task_id": task.task_id, "completion": task.data["canonical_solution"]}
     samples = [canonical]
     for name, completion in cases.items():
-        samples += [{"task_id": task.task_id, "completion": completion, "case": name}, dict(canonical)]
+        samples += [
+            {"task_id": task.task_id, "completion": completion, "case": name},
+            dict(canonical),
+        ]
     # The victim folder is bound read-only, so "write/delete outside" target a real host file;
     # 512 MiB of address space keeps the memory cases quick.
     original_run = sandbox.run
@@ -169,7 +172,9 @@ def test_hostile_programs_are_contained_and_fail(sandbox, monkeypatch):
         assert row["passed"] is False, (name, row["result"])
     controls = [row for row in scored.rows if "case" not in row]
     assert len(controls) == len(cases) + 1
-    assert all(row["passed"] for row in controls), [r["result"] for r in controls if not r["passed"]]
+    assert all(row["passed"] for row in controls), [
+        r["result"] for r in controls if not r["passed"]
+    ]
 
     results = {name: row["result"] for name, row in by_case.items()}
     assert results["infinite loop"] == "timed out"
