@@ -21,7 +21,9 @@ which switches to a fresh unprivileged uid per run; otherwise bwrap maps the cal
 user namespace and forbids nested ones. `sandbox_init.py` documents the Python verdict protocol.
 
 Without `bwrap` the sandbox refuses to run unless constructed with ``unsafe_no_sandbox=True``
-(``--unsafe-no-sandbox``): the same launcher and limits, but in the host namespaces.
+(``--unsafe-no-sandbox``): the same launcher, verdicts and rlimits, but in the host namespaces,
+with the evaluator's uid and environment-free, in a temporary folder: nothing stops writes, network
+or background processes (and RLIMIT_NPROC does not bind root).
 """
 
 from __future__ import annotations
@@ -158,14 +160,14 @@ class Sandbox:
     def run(self, job: SandboxJob) -> SandboxResult:
         """Run `job`; never raises for the program's behaviour, only for a broken sandbox."""
         nonce = secrets.token_hex(16)
-        uid = UID_BASE + secrets.randbelow(UID_SPAN) if self.as_root else None
+        # Unsafe runs keep the evaluator's uid: a fresh uid could not read an interpreter under
+        # /root, and nothing is mounted for it.
+        uid = UID_BASE + secrets.randbelow(UID_SPAN) if self.as_root and not self.unsafe else None
         report_r, report_w = os.pipe()
         hostdir = None
         try:
             if self.unsafe:
                 hostdir = tempfile.mkdtemp(prefix="wavecoder-unsafe-")
-                if uid is not None:
-                    os.chown(hostdir, uid, uid)
                 workdir = hostdir
             else:
                 workdir = WORKDIR_IN_SANDBOX

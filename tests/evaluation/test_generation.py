@@ -1,0 +1,228 @@
+"""Generation: a tiny random transformers model and a scripted OpenAI-compatible endpoint, end to
+end through `wavecoder evaluate --model` (generate, post-process, execute, score)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from scripted_openai import ScriptedOpenAI
+
+from evaluation.benchmarks import get_benchmark
+from evaluation.prompts import ALPACA
+from pipeline.cli import main
+
+CHAT_TEMPLATE = (
+    "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
+    "{% if add_generation_prompt %}<|assistant|>{% endif %}"
+)
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory):
+    """A randomly initialised 2-layer Llama with a byte-level BPE tokenizer trained here."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    folder = tmp_path_factory.mktemp("tiny-model")
+    problems = get_benchmark("humaneval").load()
+    corpus = [p.prompt + p.data["canonical_solution"] for p in problems.values()]
+    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
+    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    bpe.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<unk>", "<s>", "</s>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    bpe.train_from_iterator(corpus, trainer)
+    tokenizer = PreTrainedTokenizerFast(
+        tokenizer_object=bpe, unk_token="<unk>", bos_token="<s>", eos_token="</s>"
+    )
+    tokenizer.chat_template = CHAT_TEMPLATE
+    tokenizer.save_pretrained(folder)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=4,
+        max_position_embeddings=2048,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+    )
+    LlamaForCausalLM(config).save_pretrained(folder)
+    return folder
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("template", ["alpaca", "chat", "plain"])
+def test_transformers_model_end_to_end(tiny_model, tmp_path, sandbox, template):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "evaluate",
+            "--benchmark",
+            "humaneval",
+            "--model",
+            str(tiny_model),
+            "--limit",
+            "3",
+            "--max-new-tokens",
+            "12",
+            "--template",
+            template,
+            "--output",
+            str(out),
+            "--batch-size",
+            "2",
+        ]
+    )
+    assert code == 0
+    samples = read_jsonl(out / "samples.jsonl")
+    assert [s["task_id"] for s in samples] == ["HumanEval/0", "HumanEval/1", "HumanEval/2"]
+    problems = get_benchmark("humaneval").load()
+    for sample in samples:
+        assert set(sample) >= {"task_id", "completion", "raw_generation", "prompt"}
+        prompt = problems[sample["task_id"]].prompt
+        if template == "alpaca":
+            assert sample["prompt"].startswith(ALPACA.split("{instruction}")[0])
+        elif template == "chat":
+            assert sample["prompt"].startswith("<|user|>Write a solution")
+            assert sample["prompt"].endswith("<|assistant|>")
+        else:
+            assert sample["prompt"] == prompt
+    results = read_jsonl(out / "results.jsonl")
+    assert [r["task_id"] for r in results] == [s["task_id"] for s in samples]
+    # A random model's output never solves a task: scored, as failures, not crashed on.
+    assert not any(r["passed"] for r in results)
+    assert all(r["result"].startswith(("failed", "timed out")) for r in results)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["pass@1"] == 0.0 and summary["n_samples"] == 3
+    assert summary["generation"]["template"] == template
+    assert summary["generation"]["max_new_tokens"] == 12
+
+
+@pytest.mark.slow
+def test_transformers_explain_runs_both_stages(tiny_model, tmp_path, sandbox, humanevalpack_dir):
+    out = tmp_path / "out"
+    code = main(
+        [
+            "evaluate",
+            "--benchmark",
+            "humanevalexplain",
+            "--model",
+            str(tiny_model),
+            "--dataset",
+            str(humanevalpack_dir),
+            "--max-new-tokens",
+            "8",
+            "--output",
+            str(out),
+            "--n-samples",
+            "2",
+            "--temperature",
+            "0.8",
+        ]
+    )
+    assert code == 0
+    samples = read_jsonl(out / "samples.jsonl")
+    assert [s["task_id"] for s in samples] == ["Python/0", "Python/0", "Python/2", "Python/2"]
+    for sample in samples:
+        assert "description" in sample and "raw_description" in sample
+        assert "Write functional code in Python according to the description." in sample["prompt"]
+        assert sample["completion"].startswith(sample["prompt"].rsplit("### Response:\n", 1)[1])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["n_samples"] == 4 and summary["pass@1"] == 0.0
+
+
+def _canonical_reply(problems):
+    def reply(prompt):
+        text = prompt if isinstance(prompt, str) else prompt[-1]["content"]
+        for problem in problems.values():
+            if problem.prompt.strip() in text:
+                code = problem.prompt + problem.data["canonical_solution"]
+                return f"Here is the solution:\n```python\n{code}```\nIt works."
+        return "I do not know."
+
+    return reply
+
+
+@pytest.mark.parametrize("template", ["alpaca", "chat"])
+def test_openai_endpoint_end_to_end(tmp_path, sandbox, template):
+    problems = get_benchmark("humaneval").load()
+    out = tmp_path / "out"
+    with ScriptedOpenAI(_canonical_reply(problems)) as server:
+        code = main(
+            [
+                "evaluate",
+                "--benchmark",
+                "humaneval",
+                "--model",
+                "wavecoder-test",
+                "--base-url",
+                server.base_url,
+                "--api-key",
+                "sk-test",
+                "--limit",
+                "4",
+                "--template",
+                template,
+                "--output",
+                str(out),
+            ]
+        )
+    assert code == 0
+    assert len(server.requests) == 4
+    path, body = server.requests[0]
+    assert body["model"] == "wavecoder-test"
+    assert body["max_tokens"] == 512 and body["temperature"] == 0.0 and body["n"] == 1
+    instruction = get_benchmark("humaneval").request(problems["HumanEval/0"]).instruction
+    if template == "alpaca":
+        assert path == "/v1/completions"
+        assert sorted(b["prompt"] for _, b in server.requests)[0] in {
+            ALPACA.format(instruction=get_benchmark("humaneval").request(p).instruction)
+            for p in problems.values()
+        }
+        assert any(
+            b["prompt"] == ALPACA.format(instruction=instruction) for _, b in server.requests
+        )
+    else:
+        assert path == "/v1/chat/completions"
+        assert any(
+            b["messages"] == [{"role": "user", "content": instruction}] for _, b in server.requests
+        )
+    samples = read_jsonl(out / "samples.jsonl")
+    assert samples[0]["raw_generation"].startswith("Here is the solution:")
+    assert (
+        samples[0]["completion"]
+        == problems["HumanEval/0"].prompt + problems["HumanEval/0"].data["canonical_solution"]
+    )
+    results = read_jsonl(out / "results.jsonl")
+    assert [r["passed"] for r in results] == [True] * 4
+    assert json.loads((out / "summary.json").read_text())["pass@1"] == 1.0
+
+
+def test_unreachable_endpoint_is_a_user_error(tmp_path, sandbox, capsys):
+    code = main(
+        [
+            "evaluate",
+            "--benchmark",
+            "humaneval",
+            "--model",
+            "m",
+            "--base-url",
+            "http://127.0.0.1:9/v1",
+            "--limit",
+            "1",
+            "--output",
+            str(tmp_path),
+        ]
+    )
+    assert code == 2
+    assert "cannot reach http://127.0.0.1:9/v1" in capsys.readouterr().err
