@@ -134,7 +134,8 @@ class Language:
                 if name != "run":
                     return False, f"failed: {name} error: {detail[-ERROR_TAIL_CHARS:]}"
                 why = f"killed by signal {-code}" if code and code < 0 else f"exit status {code}"
-                return False, f"failed: {why}: {result.stderr.strip()[-ERROR_TAIL_CHARS:]}"
+                output = (result.stderr.strip() or result.stdout.strip())[-ERROR_TAIL_CHARS:]
+                return False, f"failed: {why}: {output}"
         if result.timed_out:
             return False, "timed out"
         ran = [r for r in result.reports if r.get("step") == "run"]
@@ -254,20 +255,19 @@ class Go(Language):
         super().toolchain()
         manifest = _manifest("go")
         goroot = _command_output(("go", "env", "GOROOT"))
-        env = (
-            ("GOFLAGS", "-mod=mod"),
-            ("GOPROXY", "off"),
-            ("GOSUMDB", "off"),
-            ("GOTOOLCHAIN", "local"),
-            ("GOMODCACHE", manifest["modcache"]),
-            ("GOCACHE", "/tmp/cache"),
-            ("CGO_ENABLED", "0"),
-        )
+        env = [("GOTOOLCHAIN", "local"), ("GOCACHE", "/tmp/cache"), ("CGO_ENABLED", "0")]
+        files = ()
+        if manifest["mode"] == "gopath":
+            env += [("GO111MODULE", "off"), ("GOPATH", manifest["gopath"])]
+        else:
+            env += [("GOFLAGS", "-mod=mod"), ("GOPROXY", "off"), ("GOSUMDB", "off")]
+            env += [("GOMODCACHE", manifest["modcache"])]
+            files = (("go.mod", manifest["go.mod"]), ("go.sum", manifest["go.sum"]))
         return Toolchain(
             ro_binds=_outside_usr(goroot, str(TOOLCHAIN_CACHE / "go")),
             path=(f"{goroot}/bin",),
-            env=env,
-            files=(("go.mod", manifest["go.mod"]), ("go.sum", manifest["go.sum"])),
+            env=tuple(env),
+            files=files,
             warm_cache=manifest["buildcache"],
         )
 
