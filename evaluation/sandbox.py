@@ -44,6 +44,7 @@ import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+from evaluation.bwrap import BASE_PATH, bwrap_argv, launcher_env, site_packages, step_env
 from pipeline.errors import UserError
 
 INIT_SCRIPT = Path(__file__).with_name("sandbox_init.py")
@@ -52,18 +53,6 @@ WORKDIR_IN_SANDBOX = "/tmp/work"
 # Per-run uids when running as root: far above real users and the usual subuid ranges.
 UID_BASE = 2_100_000_000
 UID_SPAN = 100_000_000
-BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
-# Files of /etc that runtimes need (dynamic loader, Debian alternatives, the JDK's config).
-ETC_FILES = (
-    "/etc/alternatives",
-    "/etc/ld.so.cache",
-    "/etc/ld.so.conf",
-    "/etc/ld.so.conf.d",
-    "/etc/localtime",
-    "/etc/java-17-openjdk",
-    "/etc/java-21-openjdk",
-)
-MERGED_USR_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 GiB = 1 << 30
 MiB = 1 << 20
 
@@ -200,7 +189,7 @@ class Sandbox:
             "workdir": workdir,
             "files": job.files,
             "limits": limits,
-            "env": _step_env(job.env),
+            "env": step_env(job.env),
             "steps": [asdict(s) for s in job.steps],
             "python": None,
         }
@@ -210,33 +199,13 @@ class Sandbox:
         return marshal.dumps(spec)
 
     def _argv(self, job: SandboxJob) -> list[str]:
-        args = [self.bwrap, "--die-with-parent", "--new-session", "--clearenv"]
-        if self.as_root:
-            args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
-            args += ["--unshare-cgroup-try", "--cap-drop", "ALL"]
-            args += ["--cap-add", "CAP_SETUID", "--cap-add", "CAP_SETGID"]
-        else:
-            args += ["--unshare-all", "--unshare-user", "--disable-userns"]
-        args += ["--hostname", "sandbox", "--ro-bind", "/usr", "/usr"]
-        for path in MERGED_USR_DIRS:
-            if os.path.islink(path):
-                args += ["--symlink", os.readlink(path), path]
-            elif os.path.isdir(path):
-                args += ["--ro-bind", path, path]
-        args += ["--proc", "/proc", "--dev", "/dev"]
-        args += ["--perms", "1777", "--size", str(job.limits.tmpfs_bytes), "--tmpfs", "/tmp"]
-        binds = sorted(
-            {p for p in ETC_FILES if os.path.exists(p)} | set(python_dirs()) | set(job.ro_binds)
+        return bwrap_argv(
+            self.bwrap,
+            job,
+            as_root=self.as_root,
+            init_script=str(INIT_SCRIPT),
+            init_in_sandbox=INIT_IN_SANDBOX,
         )
-        # bwrap creates missing parents as root-only (0700); the run's uid must traverse them.
-        for parent in _parents(binds):
-            args += ["--perms", "0755", "--dir", parent]
-        for path in binds:
-            args += ["--ro-bind", path, path]
-        args += ["--ro-bind", str(INIT_SCRIPT), INIT_IN_SANDBOX, "--chdir", "/tmp"]
-        for key, value in _step_env(job.env).items():
-            args += ["--setenv", key, value]
-        return [*args, sys.executable, "-I", "-S", INIT_IN_SANDBOX]
 
     def _unsafe_argv(self) -> list[str]:
         return [sys.executable, "-I", "-S", str(INIT_SCRIPT)]
@@ -252,7 +221,7 @@ class Sandbox:
             stderr=subprocess.PIPE,
             pass_fds=(report_w,),
             start_new_session=True,
-            env=_launcher_env() if self.unsafe else {"PATH": BASE_PATH},
+            env=launcher_env() if self.unsafe else {"PATH": BASE_PATH},
             cwd="/",
         )
         os.close(report_w)
@@ -327,46 +296,6 @@ def python_passed(result: SandboxResult) -> bool | None:
     if "passed" in verdicts and result.exit_code == 0 and not result.output_exceeded:
         return True
     return None
-
-
-def python_dirs() -> list[str]:
-    """Folders the interpreter needs read-only: its prefix, base prefix, and real location."""
-    real = Path(os.path.realpath(sys.executable)).parent.parent
-    dirs = {sys.prefix, sys.base_prefix, sys.exec_prefix, str(real)}
-    return sorted(d for d in dirs if not _under_bound_usr(d))
-
-
-def site_packages() -> list[str]:
-    """The interpreter's site-packages folders (the launcher runs with -S, no .pth processing)."""
-    import site
-
-    return [p for p in site.getsitepackages() if os.path.isdir(p)]
-
-
-def _under_bound_usr(path: str) -> bool:
-    return path == "/usr" or path.startswith("/usr/")
-
-
-def _parents(binds: list[str]) -> list[str]:
-    """Ancestors of the bind targets that bwrap must create, outermost first."""
-    fixed = ("/usr", "/tmp", "/proc", "/dev", "/sandbox")
-    parents = set()
-    for path in binds:
-        for parent in Path(path).parents:
-            text = str(parent)
-            if text != "/" and not any(text == f or text.startswith(f + "/") for f in fixed):
-                parents.add(text)
-    return sorted(parents - set(binds), key=lambda p: (p.count("/"), p))
-
-
-def _launcher_env() -> dict:
-    return {"PATH": BASE_PATH, "HOME": "/tmp", "LANG": "C.UTF-8"}
-
-
-def _step_env(extra: dict) -> dict:
-    env = _launcher_env()
-    env.update(extra)
-    return env
 
 
 def _parse_reports(raw: bytes) -> list:

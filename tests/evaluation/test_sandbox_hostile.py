@@ -12,7 +12,6 @@ import secrets
 import socket
 import tempfile
 import threading
-import time
 from dataclasses import replace
 from pathlib import Path
 
@@ -162,9 +161,7 @@ def test_hostile_programs_are_contained_and_fail(sandbox, monkeypatch):
         return original_run(replace(job, ro_binds=binds, limits=limits))
 
     monkeypatch.setattr(sandbox, "run", run)
-    started = time.monotonic()
     scored = score_samples(benchmark, problems, samples, sandbox, timeout_s=TIMEOUT_S, workers=2)
-    elapsed = time.monotonic() - started
 
     by_case = {row["case"]: row for row in scored.rows if "case" in row}
     assert set(by_case) == set(cases)
@@ -203,7 +200,6 @@ def test_hostile_programs_are_contained_and_fail(sandbox, monkeypatch):
     assert accepted == []
     assert all(secret not in row["result"] for row in scored.rows)
     assert _leftover_processes(token) == []
-    assert elapsed < 120
     server.close()
 
 
