@@ -10,6 +10,9 @@ HumanEvalPack execution for the others): Python passes on a nonce-signed verdict
 `sandbox_init.py`); JavaScript on exit status 0 with nothing written to stdout or stderr (its tests
 use ``console.assert``, which only prints); Java, C++, Go and Rust on exit status 0 of the test run
 after a successful compile. A missing toolchain is a `ToolchainMissing` skip, never a pass.
+Outside Python the verdict is the reference harness's, so model code that rewrites the test's own
+checking (e.g. ``console.assert = () => {}`` in JavaScript) can forge a pass there, as it can in
+the reference harness; the sandbox still contains it.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@ Each run is one `bwrap` process tree with
   file, open files, and bytes of stdout+stderr read back (more kills the run);
 - no new privileges (bwrap sets NO_NEW_PRIVS), all capabilities dropped before the program runs.
 
+Limits are rlimits, per process: memory in total is bounded by processes x memory plus the tmpfs
+size, not by a cgroup; there is no seccomp filter (the kernel's full syscall surface is reachable
+from inside the namespaces).
+
 When the evaluator runs as root, bwrap keeps CAP_SETUID/CAP_SETGID only for `sandbox_init.py`,
 which switches to a fresh unprivileged uid per run; otherwise bwrap maps the caller's uid in a new
 user namespace and forbids nested ones. `sandbox_init.py` documents the Python verdict protocol.
