@@ -78,6 +78,9 @@ class GenerateAndJudge(GlobalStep):
     def load(self) -> None:
         super().load()
         _exit_with_parent()
+        # One INFO line per HTTP request would drown the wave progress lines.
+        for name in ("httpx", "httpx2", "openai"):
+            logging.getLogger(name).setLevel(logging.WARNING)
         if self.dry_run_dir is None:
             self.generator_llm.load()
             self.discriminator_llm.load()

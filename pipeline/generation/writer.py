@@ -7,6 +7,9 @@ Layout (loadable with `datasets.load_dataset(DIR)` and `load_dataset(DIR, "repai
     DIR/<task>/train-00000-of-00001.parquet      one config per code task (accepted rows)
     DIR/rejected/train-00000-of-00001.parquet    rejected rows with stage and reasons
     DIR/failed/train-00000-of-00001.parquet      rows the endpoint never answered (retried next run)
+
+A config without rows has no file and is not listed in `configs:` (`datasets` cannot load an
+empty split); the card's table still shows it with 0.
     DIR/summary.json, DIR/example_database.jsonl
     DIR/.wavecoder/                    run state (response cache, example database); not data
 """
@@ -68,8 +71,10 @@ def write_dataset_folder(
     title: str = "CodeOcean",
 ) -> dict[str, int]:
     """Write every config of `records` into `output_dir`; returns rows per config."""
+    import datasets
     from datasets import Dataset
 
+    datasets.disable_progress_bars()
     out = Path(output_dir)
     out.mkdir(parents=True, exist_ok=True)
     records = sorted(records, key=lambda r: (r.get("selection_rank", -1), r["id"]))
@@ -85,12 +90,16 @@ def write_dataset_folder(
         folder = out / ("data" if name == "default" else name)
         if folder.exists():
             shutil.rmtree(folder)
+        counts[name] = len(rows)
+        if not rows:
+            # `datasets` cannot load an empty split, so an empty config has no files and is left
+            # out of the card's `configs:` (its row count still shows).
+            continue
         folder.mkdir(parents=True)
         columns = [*DATASET_COLUMNS, *(OUTCOME_COLUMNS if with_outcome else ())]
         table = [_row(r, columns, source_fields) for r in rows]
         feats = features(source_fields, with_outcome)
         Dataset.from_list(table, features=feats).to_parquet(str(folder / SHARD))
-        counts[name] = len(rows)
     if summary is not None:
         (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
     (out / "README.md").write_text(render_card(title, counts, summary), encoding="utf-8")
@@ -118,7 +127,7 @@ def _row(record: dict, columns: list[str], source_fields: list[str]) -> dict:
 
 def render_card(title: str, counts: dict[str, int], summary: dict[str, Any] | None) -> str:
     configs = []
-    for name in counts:
+    for name in (name for name, n in counts.items() if n):
         path = "data" if name == "default" else name
         configs.append(
             f"- config_name: {name}\n  data_files:\n  - split: train\n    path: {path}/train-*.parquet"

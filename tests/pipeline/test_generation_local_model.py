@@ -1,0 +1,183 @@
+"""The local-inference path end to end with a tiny randomly initialised model built here.
+
+Its output is garbage, so every row must be rejected with a recorded reason, never crash the
+run, and the dataset folder must still be written. Two ways in: distilabel's TransformersLLM
+in-process (the `transformers` provider), and `transformers serve` on loopback reached through
+the OpenAI client (the `--base-url` path).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+from generation_fixtures import SNIPPETS
+
+from pipeline.generation.stage import add_generation_steps, finish_generation, prepare_generation
+from pipeline.recipe import load_recipe
+
+pytestmark = pytest.mark.slow
+POSTFILTER_CHECKS = {
+    "truncated",
+    "unparseable",
+    "empty_output",
+    "refusal",
+    "missing_keys",
+    "multiple_cases",
+}
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory) -> Path:
+    """A 2-layer Llama with a byte-level BPE tokenizer trained on a few lines, and a chat template."""
+    import torch
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
+
+    out = tmp_path_factory.mktemp("tiny-llama")
+    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
+    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tokenizer.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=400,
+        special_tokens=["<unk>", "<s>", "</s>", "<pad>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    tokenizer.train_from_iterator([s["code"] for s in SNIPPETS] * 4, trainer)
+    fast = PreTrainedTokenizerFast(
+        tokenizer_object=tokenizer,
+        bos_token="<s>",
+        eos_token="</s>",
+        unk_token="<unk>",
+        pad_token="<pad>",
+    )
+    fast.chat_template = (
+        "{% for m in messages %}<s>{{ m['role'] }}\n{{ m['content'] }}</s>\n{% endfor %}"
+        "{% if add_generation_prompt %}<s>assistant\n{% endif %}"
+    )
+    fast.save_pretrained(out)
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
+        bos_token_id=1, eos_token_id=2, pad_token_id=3,
+    )  # fmt: skip
+    LlamaForCausalLM(config).save_pretrained(out)
+    return out
+
+
+def run_local(tmp_path: Path, llm: dict) -> Path:
+    from distilabel.pipeline import Pipeline
+    from distilabel.steps import LoadDataFromDicts
+
+    recipe_path = tmp_path / "recipe.yaml"
+    recipe_path.write_text(
+        yaml.safe_dump(
+            {
+                "selection": {"k": len(SNIPPETS)},
+                "generation": {"generator": llm, "discriminator": llm, "wave_size": 8},
+            }
+        )
+    )
+    recipe = load_recipe(str(recipe_path))
+    out = tmp_path / "out"
+    dry = prepare_generation(recipe, SimpleNamespace(), out)
+    assert dry is False
+    with Pipeline(name="local-model-test", cache_dir=tmp_path / "cache") as pipeline:
+        load = LoadDataFromDicts(data=SNIPPETS, batch_size=16)
+        add_generation_steps(pipeline, load, recipe, out, dry_run=False)
+    assert finish_generation(pipeline.run(use_cache=False), recipe, out) == 0
+    return out
+
+
+def assert_all_rejected_with_reasons(out: Path) -> None:
+    from datasets import load_dataset
+
+    card = (out / "README.md").read_text()
+    assert "- config_name: rejected\n" in card
+    assert "- config_name: default" not in card and "- config_name: failed" not in card
+    assert "| `default` | 0 |" in card and not (out / "data").exists()
+    rejected = load_dataset(
+        str(out), "rejected", split="train", cache_dir=str(out.parent / "hf-cache")
+    )
+    assert sorted(rejected["id"]) == sorted(s["id"] for s in SNIPPETS)
+    assert set(rejected["stage"]) == {"postfilter"}
+    for reasons, raw, usage in zip(
+        rejected["reasons"], rejected["raw_generation"], rejected["usage"], strict=True
+    ):
+        assert (
+            len(reasons) == 1 and reasons[0]["check"] in POSTFILTER_CHECKS and reasons[0]["message"]
+        )
+        assert raw is not None
+        assert usage["generator"]["completion_tokens"] > 0
+
+
+def test_transformers_backend_rejects_garbage_with_reasons(tmp_path, tiny_model):
+    llm = {
+        "provider": "transformers",
+        "model": str(tiny_model),
+        "concurrency": 8,
+        "llm_kwargs": {"device": "cpu"},
+        "generation_kwargs": {"max_new_tokens": 24, "temperature": 1.0, "do_sample": True},
+    }
+    assert_all_rejected_with_reasons(run_local(tmp_path, llm))
+
+
+def test_transformers_serve_through_the_openai_client(tmp_path, tiny_model):
+    port = _free_port()
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    command = [
+        sys.executable,
+        "-m",
+        "transformers.cli.transformers",
+        "serve",
+        str(tiny_model),
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--device",
+        "cpu",
+    ]
+    server = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
+    try:
+        _wait_healthy(port, server)
+        llm = {
+            "provider": "openai",
+            "model": str(tiny_model),
+            "base_url": f"http://127.0.0.1:{port}/v1",
+            "concurrency": 4,
+            "generation_kwargs": {"max_new_tokens": 24, "temperature": 1.0},
+        }
+        assert_all_rejected_with_reasons(run_local(tmp_path, llm))
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(port: int, server: subprocess.Popen, timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"transformers serve exited with {server.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2):
+                return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError("transformers serve did not become healthy")
