@@ -25,6 +25,15 @@ def register(subparsers) -> None:
     g.add_argument("--discriminator-model", help="LLM that judges it")
     g.add_argument("--output", help="output folder (a Hub-ready dataset folder)")
     g.add_argument("--seed", type=int, help="seed of task assignment and the first center")
+    g.add_argument(
+        "--dry-run",
+        nargs="?",
+        const="always",
+        choices=["always", "auto"],
+        help="run up to the first LLM call and write the prompts and a token and cost estimate "
+        "instead; `--dry-run auto` does so only when no LLM endpoint is configured",
+    )
+    g.add_argument("--concurrency", type=int, help="LLM requests in flight per model (or local batch size)")
     g.set_defaults(func=_generate)
 
     p = subparsers.add_parser("push", help="upload a dataset or model folder to the Hub")
