@@ -33,7 +33,9 @@ def register(subparsers) -> None:
         help="run up to the first LLM call and write the prompts and a token and cost estimate "
         "instead; `--dry-run auto` does so only when no LLM endpoint is configured",
     )
-    g.add_argument("--concurrency", type=int, help="LLM requests in flight per model (or local batch size)")
+    g.add_argument(
+        "--concurrency", type=int, help="LLM requests in flight per model (or local batch size)"
+    )
     g.set_defaults(func=_generate)
 
     p = subparsers.add_parser("push", help="upload a dataset or model folder to the Hub")
