@@ -62,18 +62,14 @@ def make_rows(n: int) -> list[dict]:
 
 def responder(rows: list[dict], jitter: float):
     """Both LLMs: a valid case for the prompt's task, then yes on every rule but for 1 row in 5."""
-    from generation_fixtures import as_reply_text, good_case, judgement_text, task_of
+    from generation_fixtures import as_reply_text, good_case, judgement_text, prompt_input, task_of
     from scripted_server import Reply
 
     by_code = {row["code"]: row for row in rows}
 
     def script(request) -> Reply:
         prompt = request.prompt
-        if prompt.startswith("You check"):
-            code = prompt.split("\nCase:\n", 1)[0].split("\nInput (", 1)[1].split("):\n", 1)[1]
-        else:
-            code = prompt.rsplit("\nInput:\n", 1)[1].rsplit("\n\nOutput:", 1)[0]
-        row = by_code[code.strip()]
+        row = by_code[prompt_input(request)[1]]
         digest = hashlib.sha256(prompt.encode()).digest()
         delay = digest[0] / 255 * jitter
         if prompt.startswith("You check"):

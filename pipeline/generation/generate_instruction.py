@@ -115,6 +115,7 @@ class GenerateInstruction(Task):
             good_examples=good or [],
             bad_examples=bad or [],
             code=input["code"],
+            language=input["language"],
             output_format=self.output_format,
         )
         return [{"role": "user", "content": prompt}]

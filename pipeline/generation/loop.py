@@ -82,6 +82,13 @@ class GenerationLoop:
                 for earlier in range(0, wave - LAG_WAVES + 1):
                     await done[earlier].wait()
                 results[index] = await self.process_row(row, wave)
+            except Exception as exc:
+                # A bug must not lose the other rows' work: record it on the row, log the trace.
+                logger.exception(f"row {row['id']} failed unexpectedly")
+                results[index] = build_record(
+                    row, status=FAILED, stage="generation", models=self.models,
+                    reasons=[{"check": "internal_error", "message": f"{type(exc).__name__}: {exc}"}],
+                )  # fmt: skip
             finally:
                 window.release()
                 left[wave] -= 1

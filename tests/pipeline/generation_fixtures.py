@@ -8,6 +8,7 @@ row's scenario says, and answers judgements with yes on every rule unless told o
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 
@@ -187,17 +188,30 @@ def rows_with_tasks(tasks: dict[str, str] | str) -> list[dict]:
     return rows
 
 
-def snippet_of(request: Request) -> dict:
-    """The snippet a prompt is about: the code after the last `Input` header."""
+def prompt_input(request: Request) -> tuple[str, str]:
+    """(language, code) of the snippet a generator or judge prompt is about."""
     prompt = request.prompt
     if prompt.startswith("You check"):
-        code = prompt.split("\nCase:\n", 1)[0].split("\nInput (", 1)[1].split("):\n", 1)[1]
+        part = prompt.split("\nCase:\n", 1)[0].split("\nInput (", 1)[1]
     else:
-        code = prompt.rsplit("\nInput:\n", 1)[1].rsplit("\n\nOutput:", 1)[0]
+        part = prompt.rsplit("\nInput (", 1)[1].rsplit("\n\nOutput:", 1)[0]
+    language, code = part.split("):\n", 1)
+    return language, code.strip()
+
+
+def snippet_of(request: Request) -> dict:
+    """The fixture snippet of a prompt, or one made up for code from another corpus."""
+    language, code = prompt_input(request)
     for snippet in SNIPPETS:
-        if snippet["code"].strip() == code.strip():
+        if snippet["code"].strip() == code:
             return snippet
-    raise AssertionError(f"no fixture snippet in prompt: {code[:80]!r}")
+    name = re.search(r"(?:def|func|function|static \w+|public static \w+)\s+(\w+)", code)
+    return {
+        "id": hashlib.sha1(code.encode()).hexdigest()[:12],
+        "code": code,
+        "language": language,
+        "source": {"func_name": name.group(1) if name else "snippet"},
+    }
 
 
 def task_of(request: Request) -> str:
@@ -278,8 +292,9 @@ ALTERED_CASES = {
 }
 
 
-def teacher(generator: dict[str, str] | None = None, judge: dict[str, str] | None = None):
-    """A Script: `generator` maps snippet id -> scenario, `judge` snippet id -> scenario.
+def teacher(generator=None, judge=None):
+    """A Script: `generator` and `judge` map snippet id -> scenario (a dict, or a function of
+    the snippet dict returning a scenario or "").
 
     Generator scenarios: three_sentences, two_cases, refusal, empty, truncated, noinput_twice,
     invented_analysis, malformed_json, http500_always, http500_once, http429_once, drop_once,
@@ -291,7 +306,10 @@ def teacher(generator: dict[str, str] | None = None, judge: dict[str, str] | Non
     def script(request: Request) -> Reply:
         snippet = snippet_of(request)
         scenario_map = judge if request.prompt.startswith("You check") else generator
-        scenario = scenario_map.get(snippet["id"], "")
+        if callable(scenario_map):
+            scenario = scenario_map(snippet)
+        else:
+            scenario = scenario_map.get(snippet["id"], "")
         transient = {
             "http500_once": Reply(status=500),
             "http429_once": Reply(status=429, headers={"Retry-After": "1"}),

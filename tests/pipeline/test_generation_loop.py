@@ -294,7 +294,7 @@ def test_judged_cases_feed_later_prompts_two_waves_on(tmp_path):
     order = [s["id"] for s in SNIPPETS]  # selection order; waves of 4
 
     def examples_in(row_id):
-        head = prompts[row_id].rsplit("\nInput:\n", 1)[0]
+        head = prompts[row_id].rsplit("\nInput (", 1)[0]
         return {other for other in order if other != row_id and codes[other] in head}
 
     wave0, wave1 = set(order[:4]), set(order[4:8])

@@ -84,6 +84,7 @@ def test_generator_prompt_is_rendered_from_the_template_with_numbered_requiremen
         good_examples=good,
         bad_examples=bad,
         code="x = 1",
+        language="python",
         output_format="text",
     )
     assert prompt.startswith("You write training data for a code assistant. " + task.definition)
@@ -91,7 +92,7 @@ def test_generator_prompt_is_rendered_from_the_template_with_numbered_requiremen
         assert f"\n{number}. {requirement}\n" in prompt
     assert f"Analysis: {bad[0].analysis}" in prompt
     assert good[0].solution in prompt
-    assert prompt.endswith("Input:\nx = 1\n\nOutput:\n")
+    assert prompt.endswith("Input (python):\nx = 1\n\nOutput:\n")
 
 
 def test_task_counts_follow_the_mix_exactly_and_assignment_is_seeded():
@@ -156,6 +157,7 @@ def test_adding_a_fifth_task_is_one_new_module(tmp_path, monkeypatch):
             good_examples=[],
             bad_examples=[],
             code="c",
+            language="go",
             output_format="json",
         )
         assert "Write a docstring for the input function." in prompt
