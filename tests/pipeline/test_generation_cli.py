@@ -7,6 +7,7 @@ answered before is asked again and that the result equals an uninterrupted run's
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -125,7 +126,7 @@ def test_sigkill_then_same_command_resumes_without_asking_again(tmp_path):
 
         # An uninterrupted run, for reference.
         whole = cli(*command(tmp_path / "whole"))
-        stdout, stderr = whole.communicate(timeout=300)
+        _, stderr = whole.communicate(timeout=300)
         assert whole.returncode == 0, stderr[-2000:]
         reference = requests_of(server)
         server.reset()
@@ -144,10 +145,9 @@ def test_sigkill_then_same_command_resumes_without_asking_again(tmp_path):
         before_kill = requests_of(server)
         time.sleep(1.5)
         assert requests_of(server) == before_kill, "an orphaned worker kept calling the LLM"
-        try:
-            os.killpg(killed.pid, signal.SIGKILL)  # whatever else of the run is left
-        except ProcessLookupError:
-            pass  # every process of the run died with its main process
+        # Whatever else of the run is left; usually every process died with the main one.
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(killed.pid, signal.SIGKILL)
         with sqlite3.connect(tmp_path / "resumed" / ".wavecoder" / "responses.sqlite") as db:
             answered = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
         assert 0 < answered < len(reference)
@@ -155,7 +155,7 @@ def test_sigkill_then_same_command_resumes_without_asking_again(tmp_path):
 
         # The same command again finishes the run, asking only what was never answered.
         again = cli(*command(tmp_path / "resumed"))
-        stdout, stderr = again.communicate(timeout=300)
+        _, stderr = again.communicate(timeout=300)
         assert again.returncode == 0, stderr[-2000:]
         resumed = requests_of(server)
 
