@@ -1,0 +1,141 @@
+"""The recipe's generation section, flag overrides, LLM construction and the resume guard."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+
+from pipeline.errors import UserError
+from pipeline.generation.backends import (
+    HF_ROUTER_URL,
+    build_llm,
+    endpoint_configured,
+    require_llm_access,
+)
+from pipeline.generation.config import (
+    CLI_API_KEY_ENV,
+    GenerationConfig,
+    LLMConfig,
+    apply_cli_overrides,
+    validate_generation,
+)
+from pipeline.generation.stage import check_resume_state, settings_fingerprint
+from pipeline.recipe import Recipe, load_recipe
+
+
+def test_shipped_recipes_configure_a_cheaper_generator_and_a_stronger_judge():
+    paper = load_recipe("paper").generation
+    assert (paper.generator.model, paper.discriminator.model) == ("gpt-3.5-turbo", "gpt-4")
+    assert paper.generator.generation_kwargs == {"max_new_tokens": 512, "temperature": 1.0}
+    assert paper.task_mix == {
+        "generation": 57.1,
+        "summarization": 15.8,
+        "repair": 15.8,
+        "translation": 11.2,
+    }
+    demo = load_recipe("demo").generation
+    assert (
+        demo.generator.price_per_million_tokens["input"]
+        < demo.discriminator.price_per_million_tokens["input"]
+    )
+
+
+def test_partial_llm_sections_extend_the_role_defaults():
+    config = GenerationConfig(
+        discriminator={"model": "judge", "generation_kwargs": {"temperature": 0.2}}
+    )
+    assert config.discriminator.generation_kwargs == {"max_new_tokens": 768, "temperature": 0.2}
+    assert config.generator == LLMConfig()
+
+
+@pytest.mark.parametrize(
+    ("section", "message"),
+    [
+        (
+            {"generator": {"modle": "x"}},
+            r"unknown key\(s\) \['modle'\] in recipe section `generation.generator`",
+        ),
+        ({"generator": {"provider": "openia"}}, r"generation.generator.provider must be one of"),
+        (
+            {"discriminator": {"provider": "transformers", "model": "m", "output_format": "json"}},
+            r"json needs an OpenAI-compatible provider",
+        ),
+        ({"task_mix": {"docs": 1.0}}, r"unknown task\(s\) \['docs'\]"),
+        ({"wave_size": 0}, r"wave_size must be >= 1"),
+    ],
+)
+def test_invalid_generation_settings_are_user_errors(section, message):
+    with pytest.raises(UserError, match=message):
+        validate_generation(GenerationConfig(**section))
+
+
+def test_flags_override_both_llms_and_keep_the_key_out_of_the_recipe(monkeypatch):
+    monkeypatch.delenv(CLI_API_KEY_ENV, raising=False)
+    config = GenerationConfig()
+    args = SimpleNamespace(
+        base_url="http://localhost:8000/v1",
+        api_key="sk-secret",
+        generator_model="small",
+        discriminator_model="big",
+        concurrency=3,
+    )
+    apply_cli_overrides(config, args)
+    assert [
+        (c.base_url, c.model, c.concurrency) for c in (config.generator, config.discriminator)
+    ] == [
+        ("http://localhost:8000/v1", "small", 3),
+        ("http://localhost:8000/v1", "big", 3),
+    ]
+    assert "sk-secret" not in repr(config)
+    llm = build_llm(config.generator)
+    assert llm.api_key.get_secret_value() == "sk-secret"
+    assert "sk-secret" not in str(llm.dump())
+
+
+def test_endpoint_is_required_unless_a_key_url_or_local_model_is_given(monkeypatch):
+    for name in ("OPENAI_API_KEY", "HF_TOKEN", CLI_API_KEY_ENV):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setattr("huggingface_hub.get_token", lambda: None)
+    assert not endpoint_configured(LLMConfig())
+    with pytest.raises(UserError, match="no LLM endpoint is configured for the generator"):
+        require_llm_access(GenerationConfig())
+    assert endpoint_configured(LLMConfig(base_url="http://localhost:8000/v1"))
+    assert endpoint_configured(LLMConfig(provider="transformers", model="some/folder"))
+    assert not endpoint_configured(LLMConfig(provider="hf-inference-providers"))
+    monkeypatch.setenv("HF_TOKEN", "hf_x")
+    llm = build_llm(
+        LLMConfig(provider="hf-inference-providers", model="Qwen/Qwen2.5-Coder-32B-Instruct")
+    )
+    assert (llm.base_url, llm.api_key.get_secret_value()) == (HF_ROUTER_URL, "hf_x")
+
+
+def test_local_servers_get_a_placeholder_key_and_unknown_kwargs_are_refused(monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    llm = build_llm(LLMConfig(base_url="http://127.0.0.1:9/v1", max_retries=4, timeout=7))
+    assert (llm.api_key.get_secret_value(), llm.max_retries, llm.timeout) == ("not-needed", 4, 7)
+    with pytest.raises(
+        UserError, match=r"generation_kwargs \['top_k'\] are not accepted by OpenAILLM"
+    ):
+        build_llm(LLMConfig(base_url="http://127.0.0.1:9/v1", generation_kwargs={"top_k": 5}))
+    custom = build_llm(
+        LLMConfig(
+            provider="distilabel.models.llms:OpenAILLM",
+            model="m",
+            llm_kwargs={"api_key": "k", "base_url": "http://h/v1"},
+        )
+    )
+    assert (type(custom).__name__, custom.model) == ("OpenAILLM", "m")
+    with pytest.raises(UserError, match="cannot import LLM class"):
+        build_llm(LLMConfig(provider="nowhere:LLM"))
+
+
+def test_a_folder_made_with_other_settings_is_not_resumed(tmp_path):
+    recipe = Recipe(seed=1)
+    check_resume_state(tmp_path, settings_fingerprint(recipe, recipe.generation))
+    check_resume_state(tmp_path, settings_fingerprint(recipe, recipe.generation))  # same: fine
+    recipe.seed = 2
+    with pytest.raises(
+        UserError, match=r"holds a run made with other generation settings \(seed: 1 -> 2\)"
+    ):
+        check_resume_state(tmp_path, settings_fingerprint(recipe, recipe.generation))
