@@ -22,6 +22,7 @@ from pipeline.errors import UserError
 from pipeline.generation.config import GenerationConfig, apply_cli_overrides, validate_generation
 
 STATE_DIR = ".wavecoder"
+GENERATION_STEP = "generate_and_judge"
 DRY_RUN_DIR = "dry_run"
 logger = logging.getLogger("wavecoder.generation")
 
@@ -124,7 +125,7 @@ def add_generation_steps(
         pipeline=pipeline,
     )
     generate = GenerateAndJudge(
-        name="generate_and_judge",
+        name=GENERATION_STEP,
         generator_llm=build_llm(config.generator, for_dry_run=dry_run),
         discriminator_llm=build_llm(config.discriminator, for_dry_run=dry_run),
         generation=dataclasses.asdict(config),
@@ -160,9 +161,14 @@ def finish_generation(
 
 def distiset_records(distiset: Any) -> list[dict[str, Any]]:
     """The rows of the generation step from a distilabel Distiset."""
-    if distiset is None or len(distiset) == 0:
+    if not distiset:
         return []
-    name = "generate_and_judge" if "generate_and_judge" in distiset else next(iter(distiset))
+    if GENERATION_STEP in distiset:
+        name = GENERATION_STEP
+    elif len(distiset) == 1 and "default" in distiset:  # the pipeline's only leaf
+        name = "default"
+    else:
+        return []  # nothing was selected, so the step never produced rows
     split = distiset[name]
     dataset = split["train"] if "train" in split else next(iter(split.values()))
     return dataset.to_list()
