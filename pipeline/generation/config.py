@@ -44,8 +44,9 @@ class LLMConfig:
     max_retries: int = 6
     # Seconds before a request times out.
     timeout: float = 120.0
-    # USD per million tokens, for dry-run estimates and run summaries.
-    price_per_million_tokens: dict[str, float] = field(
+    # USD per million tokens, for dry-run estimates and run summaries; null = unknown (a model
+    # named by a flag drops the recipe's prices, which were for the recipe's model).
+    price_per_million_tokens: dict[str, float] | None = field(
         default_factory=lambda: {"input": 0.0, "output": 0.0}
     )
     # Extra constructor arguments of the distilabel LLM class (e.g. device, dtype for transformers).
@@ -105,7 +106,7 @@ def _build_llm(data: dict, role: str) -> LLMConfig:
     merged = {**defaults, **data}
     # Partial dicts in YAML extend the role's defaults instead of replacing them.
     for key in ("generation_kwargs", "price_per_million_tokens"):
-        if isinstance(data.get(key), dict):
+        if isinstance(data.get(key), dict) and isinstance(defaults[key], dict):
             merged[key] = {**defaults[key], **data[key]}
     return LLMConfig(**merged)
 
@@ -137,7 +138,7 @@ def validate_generation(config: GenerationConfig) -> None:
             raise UserError(
                 f"{where}: concurrency >= 1, max_retries >= 0 and timeout > 0 are needed"
             )
-        prices = llm.price_per_million_tokens
+        prices = llm.price_per_million_tokens or {}
         if set(prices) - {"input", "output"} or any(float(v) < 0 for v in prices.values()):
             raise UserError(f"{where}.price_per_million_tokens takes input and output prices >= 0")
     if config.task_mix is not None:
@@ -174,8 +175,9 @@ def apply_cli_overrides(config: GenerationConfig, args: Any) -> None:
             os.environ[CLI_API_KEY_ENV] = api_key
             llm.api_key_env = CLI_API_KEY_ENV
         model = getattr(args, f"{role}_model", None)
-        if model:
+        if model and model != llm.model:
             llm.model = model
+            llm.price_per_million_tokens = None
         concurrency = getattr(args, "concurrency", None)
         if concurrency:
             llm.concurrency = concurrency
@@ -184,3 +186,17 @@ def apply_cli_overrides(config: GenerationConfig, args: Any) -> None:
 # `--api-key` is handed to the step processes through this variable, so it never appears in
 # the serialised pipeline or the recipe dump.
 CLI_API_KEY_ENV = "WAVECODER_API_KEY"
+
+
+def cost_usd(
+    prices: dict[str, float] | None, input_tokens: int, output_tokens: int
+) -> float | None:
+    """USD for the tokens at `prices` per million tokens; None when the price is unknown."""
+    if prices is None:
+        return None
+    usd = input_tokens * prices.get("input", 0.0) + output_tokens * prices.get("output", 0.0)
+    return round(usd / 1e6, 4)
+
+
+def format_usd(value: float | None) -> str:
+    return "price unknown" if value is None else f"${value:.4f}"

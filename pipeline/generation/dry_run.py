@@ -13,7 +13,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.generation.config import GenerationConfig, LLMConfig
+from pipeline.generation.config import GenerationConfig, LLMConfig, cost_usd, format_usd
 from pipeline.generation.example_database import LAG_WAVES, ExampleDatabase
 from pipeline.generation.generate_instruction import CASE_SCHEMA, CASE_SCHEMA_NAME
 from pipeline.generation.llm_calls import request_settings
@@ -103,7 +103,8 @@ def write_dry_run(
         },
     }
     for key in ("expected_usd", "max_usd"):
-        estimate[f"total_{key}"] = round(sum(m[key] for m in estimate["models"].values()), 4)
+        values = [m[key] for m in estimate["models"].values()]
+        estimate[f"total_{key}"] = None if None in values else round(sum(values), 4)
     (out / ESTIMATE_FILE).write_text(json.dumps(estimate, indent=2), encoding="utf-8")
     return estimate
 
@@ -118,12 +119,6 @@ def _case(seed_case) -> dict[str, str]:
 def _cost(config: LLMConfig, calls: int, tokens_in: int, expected_out: int, method: str) -> dict:
     price = config.price_per_million_tokens
     max_out = calls * config.max_new_tokens
-
-    def usd(out_tokens: int) -> float:
-        return round(
-            (tokens_in * price.get("input", 0) + out_tokens * price.get("output", 0)) / 1e6, 4
-        )
-
     return {
         "model": config.model,
         "provider": config.provider,
@@ -131,8 +126,8 @@ def _cost(config: LLMConfig, calls: int, tokens_in: int, expected_out: int, meth
         "input_tokens": tokens_in,
         "expected_output_tokens": expected_out,
         "max_output_tokens": max_out,
-        "expected_usd": usd(expected_out),
-        "max_usd": usd(max_out),
+        "expected_usd": cost_usd(price, tokens_in, expected_out),
+        "max_usd": cost_usd(price, tokens_in, max_out),
         "token_count": method,
     }
 
@@ -143,18 +138,18 @@ def format_estimate(estimate: dict[str, Any], folder: Path) -> str:
         f"({', '.join(f'{t} {c}' for t, c in estimate['tasks'].items())}).",
         f"Exact generator prompts of the first {estimate['exact_prompts']} rows: {folder / PROMPTS_FILE}",
         f"{'role':<14} {'model':<28} {'calls':>7} {'input tok':>11} {'output tok (expected / max)':>28} "
-        f"{'USD (expected / max)':>22}",
+        f"{'USD (expected / max)':>26}",
     ]
     for role, m in estimate["models"].items():
         lines.append(
             f"{role:<14} {m['model'][:28]:<28} {m['calls']:>7} {m['input_tokens']:>11} "
             f"{m['expected_output_tokens']:>13} / {m['max_output_tokens']:<12} "
-            f"{m['expected_usd']:>10.4f} / {m['max_usd']:<9.4f}"
+            f"{format_usd(m['expected_usd']):>13} / {format_usd(m['max_usd'])}"
         )
     lines.append(
-        f"total USD: expected {estimate['total_expected_usd']:.4f}, at most "
-        f"{estimate['total_max_usd']:.4f} (the judge is called only for cases that pass the "
-        "post-filter; prices per million tokens come from the recipe)"
+        f"total: expected {format_usd(estimate['total_expected_usd'])}, at most "
+        f"{format_usd(estimate['total_max_usd'])} (the judge is called only for cases that pass "
+        "the post-filter; prices per million tokens come from the recipe)"
     )
     methods = {m["token_count"] for m in estimate["models"].values()}
     lines.append(f"token counts: {'; '.join(sorted(methods))}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
-from pipeline.generation.config import GenerationConfig
+from pipeline.generation.config import GenerationConfig, cost_usd, format_usd
 from pipeline.generation.records import ACCEPTED, FAILED, REJECTED
 
 ROLES = ("generator", "discriminator")
@@ -41,8 +41,15 @@ def summarize(
         totals.update(counts)
     judged = totals[ACCEPTED] + totals[REJECTED]
     cost = {
-        role: _usd(getattr(config, role).price_per_million_tokens, tokens[role]) for role in ROLES
+        role: cost_usd(
+            getattr(config, role).price_per_million_tokens,
+            tokens[role]["prompt_tokens"],
+            tokens[role]["completion_tokens"],
+        )
+        for role in ROLES
     }
+    known = [c for c in cost.values() if c is not None]
+    cost["total"] = round(sum(known), 4) if len(known) == len(ROLES) else None
     return {
         "rows": len(records),
         "accepted": totals[ACCEPTED],
@@ -60,20 +67,9 @@ def summarize(
         else None,
         "tokens": {role: dict(tokens[role]) for role in ROLES},
         "models": {role: getattr(config, role).model for role in ROLES},
-        "cost_usd": {**cost, "total": round(sum(cost.values()), 4)},
+        "cost_usd": cost,
         "this_run": call_stats or {},
     }
-
-
-def _usd(prices: dict[str, float], tokens: Counter) -> float:
-    return round(
-        (
-            tokens["prompt_tokens"] * prices.get("input", 0)
-            + tokens["completion_tokens"] * prices.get("output", 0)
-        )
-        / 1e6,
-        4,
-    )
 
 
 def format_summary(summary: dict[str, Any]) -> str:
@@ -103,7 +99,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         t = summary["tokens"][role]
         lines.append(
             f"tokens {role} ({summary['models'][role]}): {t.get('prompt_tokens', 0)} prompt, "
-            f"{t.get('completion_tokens', 0)} completion, ${summary['cost_usd'][role]:.4f}"
+            f"{t.get('completion_tokens', 0)} completion, {format_usd(summary['cost_usd'][role])}"
         )
     for role, stats in summary["this_run"].items():
         lines.append(

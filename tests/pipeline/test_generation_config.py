@@ -18,6 +18,8 @@ from pipeline.generation.config import (
     GenerationConfig,
     LLMConfig,
     apply_cli_overrides,
+    cost_usd,
+    format_usd,
     validate_generation,
 )
 from pipeline.generation.stage import check_resume_state, settings_fingerprint
@@ -88,6 +90,8 @@ def test_flags_override_both_llms_and_keep_the_key_out_of_the_recipe(monkeypatch
         ("http://localhost:8000/v1", "big", 3),
     ]
     assert "sk-secret" not in repr(config)
+    # The recipe's prices were for its own models; a model named by a flag has no known price.
+    assert config.generator.price_per_million_tokens is None
     llm = build_llm(config.generator)
     assert llm.api_key.get_secret_value() == "sk-secret"
     assert "sk-secret" not in str(llm.dump())
@@ -139,3 +143,9 @@ def test_a_folder_made_with_other_settings_is_not_resumed(tmp_path):
         UserError, match=r"holds a run made with other generation settings \(seed: 1 -> 2\)"
     ):
         check_resume_state(tmp_path, settings_fingerprint(recipe, recipe.generation))
+
+
+def test_cost_is_unknown_without_a_price():
+    assert cost_usd({"input": 2.0, "output": 8.0}, 1_000_000, 500_000) == 6.0
+    assert cost_usd(None, 10, 10) is None
+    assert (format_usd(6.0), format_usd(None)) == ("$6.0000", "price unknown")
