@@ -2,6 +2,8 @@
 
 The counts follow the mix exactly (largest remainder), and which snippet gets which task is a
 permutation seeded by the recipe's seed: the same selection and seed give the same assignment.
+
+No `from __future__ import annotations`: distilabel reads `StepInput` from type hints at run time.
 """
 
 import random

@@ -1,5 +1,7 @@
 """`GenerateAndJudge`: the distilabel step that runs the Generator-Discriminator loop.
 
+No `from __future__ import annotations`: distilabel reads `StepInput` from type hints at run time.
+
 One global step rather than two chained tasks, because the example database couples them: the
 generator's prompt for a row depends on the judgements of earlier waves. Inside, the two real
 distilabel tasks (`GenerateInstruction`, `JudgeInstruction`) format every prompt and parse every
@@ -7,6 +9,7 @@ reply, and their LLMs are called concurrently by `GenerationLoop`.
 """
 
 import asyncio
+import contextlib
 import json
 import logging
 import os
@@ -212,16 +215,16 @@ def run_generation(
     return records, stats
 
 
-class _quiet_standalone_tasks:
+@contextlib.contextmanager
+def _quiet_standalone_tasks():
     """The inner tasks live outside any pipeline on purpose; silence distilabel's warning."""
-
-    def __enter__(self) -> None:
-        self._logger = logging.getLogger("distilabel.step")
-        self._level = self._logger.level
-        self._logger.setLevel(logging.ERROR)
-
-    def __exit__(self, *exc: object) -> None:
-        self._logger.setLevel(self._level)
+    step_logger = logging.getLogger("distilabel.step")
+    level = step_logger.level
+    step_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        step_logger.setLevel(level)
 
 
 def _exit_with_parent() -> None:
