@@ -143,6 +143,10 @@ class GenerationLoop:
             )  # fmt: skip
         usage["discriminator"] = _usage(judged)
         verdict = self.judge.format_output(judged.text, row)
+        if verdict["judgement_problem"] and judged.truncated(
+            self.config.discriminator.max_new_tokens
+        ):
+            verdict["judgement_problem"] += " (the reply stopped at the max_new_tokens limit)"
         reasons = rejection_reasons(verdict["judgement"], verdict["judgement_problem"])
         if verdict["judgement_problem"] is None:
             self.examples.add(_example(row, case, verdict["accepted"], reasons, wave))

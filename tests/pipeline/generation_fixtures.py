@@ -298,7 +298,7 @@ def teacher(generator=None, judge=None):
 
     Generator scenarios: three_sentences, two_cases, refusal, empty, truncated, noinput_twice,
     invented_analysis, malformed_json, http500_always, http500_once, http429_once, drop_once,
-    timeout_once. Judge scenarios: reject_rule2, unreadable, overall_no, http500_always.
+    timeout_once. Judge scenarios: reject_rule2, unreadable, overall_no, truncated, http500_always.
     """
     generator = generator or {}
     judge = judge or {}
@@ -329,6 +329,10 @@ def teacher(generator=None, judge=None):
                 return Reply("Looks fine to me overall.")
             if scenario == "overall_no":
                 return Reply(judgement_text(request, overall="no"))
+            if scenario == "truncated":
+                return Reply(
+                    judgement_text(request)[:60], completion_tokens=request.body["max_tokens"]
+                )
             return Reply(judgement_text(request))
         case = good_case(snippet, task_of(request))
         if scenario == "two_cases":

@@ -83,7 +83,7 @@ def test_every_row_gets_an_exact_outcome_and_reason(tmp_path, fmt):
         "rb_titleize": "noinput_twice",
         "php_initials": "malformed_json",
     }
-    judge = {"go_sum": "reject_rule2", "py_merge": "unreadable", "js_capitalize": "overall_no"}  # fmt: skip
+    judge = {"go_sum": "reject_rule2", "py_merge": "unreadable", "js_capitalize": "overall_no", "java_repeat": "truncated"}  # fmt: skip
     with ScriptedServer(teacher(generator, judge)) as server:
         config = config_for(server, fmt)
         records, stats = run(config, rows_with_tasks(TASKS), tmp_path / "state")
@@ -97,7 +97,7 @@ def test_every_row_gets_an_exact_outcome_and_reason(tmp_path, fmt):
         "go_sum": ("rejected", "judgement", ["names_language"]),
         "go_contains": ("accepted", "judgement", []),
         "go_max": ("rejected", "postfilter", ["truncated"]),
-        "java_repeat": ("accepted", "judgement", []),
+        "java_repeat": ("rejected", "judgement", ["judgement_unreadable"]),
         "java_isblank": ("accepted", "judgement", []),
         "java_factorial": ("rejected", "postfilter", ["multiple_cases"]),
         "js_capitalize": ("rejected", "judgement", ["overall"]),
@@ -130,7 +130,10 @@ def test_every_row_gets_an_exact_outcome_and_reason(tmp_path, fmt):
         {"role": "user", "content": f"Summarize what the Python function slugify does.\n\n{code}"},
         {"role": "assistant", "content": slug["output"]},
     ]
-    assert by_id["java_repeat"]["input"] == ""  # <noinput> -> ""
+    assert by_id["php_clamp"]["input"] == ""  # <noinput> -> ""
+    assert by_id["java_repeat"]["reasons"][0]["message"].endswith(
+        "(the reply stopped at the max_new_tokens limit)"
+    )
     assert by_id["php_clamp"]["output"] == next(
         s["code"] for s in SNIPPETS if s["id"] == "php_clamp"
     )
