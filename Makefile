@@ -6,8 +6,9 @@ PYTHON ?= python3
 setup:
 	bash scripts/setup.sh
 
+# The main job: a real run when an LLM endpoint is configured, else a dry run (prompts + cost).
 demo:
-	wavecoder generate --recipe demo
+	wavecoder generate --recipe demo --dry-run auto
 
 test:
 	$(PYTHON) -m pytest tests
@@ -16,4 +17,4 @@ quality:
 	ruff check . && ruff format --check .
 
 bench:
-	$(PYTHON) bench/kcenter.py && $(PYTHON) bench/embed.py
+	$(PYTHON) bench/kcenter.py && $(PYTHON) bench/embed.py && $(PYTHON) bench/generate.py && $(PYTHON) bench/evaluate.py

@@ -12,7 +12,9 @@ def register(subparsers) -> None:
         description="Raw code -> rule filters -> embeddings -> KCenterGreedy -> LLM generator and "
         "discriminator -> a Hub-ready dataset folder. Flags override the recipe's keys.",
     )
-    g.add_argument("--recipe", default="demo", help="recipe YAML path or shipped name (demo, paper)")
+    g.add_argument(
+        "--recipe", default="demo", help="recipe YAML path or shipped name (demo, paper)"
+    )
     g.add_argument("--corpus", help="stdlib, a folder path, or hub:<dataset id>")
     g.add_argument("--languages", help="comma-separated languages to keep (e.g. python,go)")
     g.add_argument("--limit", type=int, help="read at most this many raw functions")
@@ -34,6 +36,11 @@ def register(subparsers) -> None:
         "instead; `--dry-run auto` does so only when no LLM endpoint is configured",
     )
     g.add_argument(
+        "--select-only",
+        action="store_true",
+        help="stop after KCenterGreedy selection (no LLM stage): writes selection.parquet",
+    )
+    g.add_argument(
         "--concurrency", type=int, help="LLM requests in flight per model (or local batch size)"
     )
     g.set_defaults(func=_generate)
@@ -42,7 +49,9 @@ def register(subparsers) -> None:
     p.add_argument("folder", help="folder produced by `wavecoder generate` or training")
     p.add_argument("--repo-id", required=True, help="ORG/NAME on the Hub")
     p.add_argument("--private", action="store_true", help="create the repository as private")
-    p.add_argument("--repo-type", choices=["dataset", "model"], help="default: guessed from the folder")
+    p.add_argument(
+        "--repo-type", choices=["dataset", "model"], help="default: guessed from the folder"
+    )
     p.set_defaults(func=_push)
 
 
@@ -55,6 +64,8 @@ def _generate(args: argparse.Namespace) -> int:
 def _push(args: argparse.Namespace) -> int:
     from pipeline.push import push_folder
 
-    url = push_folder(args.folder, repo_id=args.repo_id, private=args.private, repo_type=args.repo_type)
+    url = push_folder(
+        args.folder, repo_id=args.repo_id, private=args.private, repo_type=args.repo_type
+    )
     print(f"pushed {args.folder} -> {url}")
     return 0

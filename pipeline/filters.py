@@ -18,9 +18,25 @@ from pipeline.corpus.report import CorpusReport
 
 # The Code Alpaca blacklist, as the WaveCoder paper applies it.
 CODE_ALPACA_BLACKLIST = (
-    "image", "images", "graph", "graphs", "picture", "pictures", "file", "files", "map", "maps",
-    "draw", "plot", "go to", "video", "audio", "music", "flowchart", "diagram",
-)  # fmt: skip
+    "image",
+    "images",
+    "graph",
+    "graphs",
+    "picture",
+    "pictures",
+    "file",
+    "files",
+    "map",
+    "maps",
+    "draw",
+    "plot",
+    "go to",
+    "video",
+    "audio",
+    "music",
+    "flowchart",
+    "diagram",
+)
 
 _WHITESPACE = re.compile(r"\s+")
 

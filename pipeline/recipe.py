@@ -160,7 +160,9 @@ def validate(recipe: Recipe) -> None:
         raise UserError(f"selection.fraction must be in (0, 1], got {sel.fraction}")
     f = recipe.filters
     if not 0 <= f.min_chars <= f.max_chars:
-        raise UserError(f"filters need 0 <= min_chars <= max_chars, got {f.min_chars}, {f.max_chars}")
+        raise UserError(
+            f"filters need 0 <= min_chars <= max_chars, got {f.min_chars}, {f.max_chars}"
+        )
     if recipe.embeddings.backend not in ("auto", "torch", "onnx", "onnx-int8"):
         raise UserError(
             f"embeddings.backend must be auto, torch, onnx or onnx-int8, got {recipe.embeddings.backend!r}"

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import threading
 from dataclasses import dataclass
 
 import numpy as np
@@ -211,6 +212,8 @@ def _block_bounds(n: int) -> np.ndarray:
 
 
 _KERNEL = None
+# numba's workqueue threading layer is not safe for concurrent callers: one pass at a time.
+_KERNEL_LOCK = threading.Lock()
 
 
 def _cpu_kernel():
@@ -219,6 +222,12 @@ def _cpu_kernel():
     if _KERNEL is not None:
         return _KERNEL
     import numba
+
+    # distilabel runs steps in forked processes, often after torch has started GNU OpenMP in the
+    # parent; numba's OpenMP layer then hangs or aborts in the child. The workqueue layer is
+    # fork-safe. An explicit NUMBA_THREADING_LAYER wins.
+    if "NUMBA_THREADING_LAYER" not in os.environ:
+        numba.config.THREADING_LAYER = "workqueue"
 
     # Reassociation lets both sums vectorise; no other fast-math flag (infs are used).
     @numba.njit(parallel=True, fastmath={"reassoc", "contract"}, cache=True, nogil=True)
@@ -272,10 +281,17 @@ class _CpuPass:
     def add_center(self, c: int) -> tuple[int, np.float32]:
         """Update minima with center row ``c``; return the farthest unchosen row and its distance."""
         row = self.x[c]
-        self.kernel(
-            self.x, row.copy(), row.astype(np.float64), self.margin, self.min_dist,
-            self.bounds, self.best_val, self.best_idx,
-        )  # fmt: skip
+        with _KERNEL_LOCK:
+            self.kernel(
+                self.x,
+                row.copy(),
+                row.astype(np.float64),
+                self.margin,
+                self.min_dist,
+                self.bounds,
+                self.best_val,
+                self.best_idx,
+            )
         # Blocks are in row order and each keeps its first maximum: argmax keeps the lowest index.
         b = int(np.argmax(self.best_val))
         return int(self.best_idx[b]), self.best_val[b]

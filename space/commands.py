@@ -6,7 +6,9 @@ from pipeline.errors import UserError
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("space", help="browse CodeOcean and try a model in Gradio (not yet available)")
+    p = subparsers.add_parser(
+        "space", help="browse CodeOcean and try a model in Gradio (not yet available)"
+    )
     p.add_argument("--dataset")
     p.add_argument("--model")
     p.add_argument("--port", type=int, default=7860)

@@ -6,7 +6,9 @@ from pipeline.errors import UserError
 
 
 def register(subparsers) -> None:
-    p = subparsers.add_parser("train", help="fine-tune a code model on CodeOcean with TRL (not yet available)")
+    p = subparsers.add_parser(
+        "train", help="fine-tune a code model on CodeOcean with TRL (not yet available)"
+    )
     p.add_argument("--config", help="training recipe YAML")
     p.set_defaults(func=_not_yet)
 

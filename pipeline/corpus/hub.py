@@ -78,7 +78,9 @@ def _stream(dataset_id: str, config: str | None, split: str):
         # Script-based datasets (CodeSearchNet's main branch) load from the Hub's Parquet export.
         logger.info("%s is script-based; streaming its Parquet export", dataset_id)
         files = f"hf://datasets/{dataset_id}@refs%2Fconvert%2Fparquet/{config or 'default'}/{split}/*.parquet"
-        return datasets.load_dataset("parquet", data_files={split: files}, split=split, streaming=True)
+        return datasets.load_dataset(
+            "parquet", data_files={split: files}, split=split, streaming=True
+        )
     except FileNotFoundError as exc:
         raise UserError(f"dataset {dataset_id!r} not found on the Hub or on disk: {exc}") from exc
     except ConnectionError as exc:

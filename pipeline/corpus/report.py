@@ -62,14 +62,17 @@ class CorpusReport:
         lines = []
         if self.files_read or self.files_skipped:
             skipped = sum(self.files_skipped.values())
-            lines.append(f"files: {self.files_read} read, {skipped} skipped {_fmt(self.files_skipped)}")
+            lines.append(
+                f"files: {self.files_read} read, {skipped} skipped {_fmt(self.files_skipped)}".rstrip()
+            )
         skipped_rows = sum(self.rows_skipped.values())
         lines.append(
             f"functions: {self.functions_read} read"
             + (f", {skipped_rows} unusable {_fmt(self.rows_skipped)}" if skipped_rows else "")
         )
         dropped = sum(self.dropped.values())
-        lines.append(f"filters: {dropped} dropped {_fmt(self.dropped)}, {self.kept} kept")
+        reasons = f" {_fmt(self.dropped)}" if self.dropped else ""
+        lines.append(f"filters: {dropped} dropped{reasons}, {self.kept} kept")
         return "\n".join(lines)
 
 

@@ -16,7 +16,9 @@ def make_row(code: str, docstring: str, language: str, **source) -> dict:
     unknown = set(source) - set(SOURCE_FIELDS)
     if unknown:
         raise TypeError(f"unknown source fields {sorted(unknown)}")
-    src = {key: (None if source.get(key) in (None, "") else str(source[key])) for key in SOURCE_FIELDS}
+    src = {
+        key: (None if source.get(key) in (None, "") else str(source[key])) for key in SOURCE_FIELDS
+    }
     key = "\0".join([*(src[f] or "" for f in SOURCE_FIELDS[:5]), code])
     return {
         "id": hashlib.sha1(key.encode("utf-8", "surrogatepass")).hexdigest()[:16],

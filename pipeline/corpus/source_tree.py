@@ -95,9 +95,16 @@ def iter_source_tree(
         for name, code, docstring in functions:
             report.functions_read += 1
             yield make_row(
-                code, docstring, language, dataset=dataset, repo=repo, path=rel, func_name=name,
-                url=f"{url_prefix}/{rel}" if url_prefix else None, license=license,
-            )  # fmt: skip
+                code,
+                docstring,
+                language,
+                dataset=dataset,
+                repo=repo,
+                path=rel,
+                func_name=name,
+                url=f"{url_prefix}/{rel}" if url_prefix else None,
+                license=license,
+            )
 
 
 def _walk(root: Path, skip: set[str]) -> Iterator[Path]:

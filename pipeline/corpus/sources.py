@@ -31,14 +31,21 @@ def iter_corpus(
     if source == "stdlib":
         version = ".".join(map(str, sys.version_info[:3]))
         rows = iter_source_tree(
-            stdlib_root(), report, languages=languages or ["python"], dataset="python-stdlib",
-            repo="python/cpython", license="PSF-2.0", skip_dirs=STDLIB_SKIP_DIRS,
+            stdlib_root(),
+            report,
+            languages=languages or ["python"],
+            dataset="python-stdlib",
+            repo="python/cpython",
+            license="PSF-2.0",
+            skip_dirs=STDLIB_SKIP_DIRS,
             url_prefix=f"https://github.com/python/cpython/blob/v{version}/Lib",
-        )  # fmt: skip
+        )
     elif source.startswith("hub:"):
         dataset_id = source.removeprefix("hub:").strip()
         if not dataset_id:
-            raise UserError("corpus `hub:` needs a dataset id, e.g. hub:code-search-net/code_search_net")
+            raise UserError(
+                "corpus `hub:` needs a dataset id, e.g. hub:code-search-net/code_search_net"
+            )
         rows = iter_hub_dataset(
             dataset_id, report, languages=languages, split=split, column_mapping=column_mapping
         )

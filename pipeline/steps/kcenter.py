@@ -24,8 +24,10 @@ class KCenterGreedySelect(GlobalStep):
     2018). See `pipeline.selection` for the exact, fused implementation.
 
     Attributes:
-        k: number of rows to keep (clipped to the number of rows).
-        fraction: or the fraction of rows to keep, rounded up; exactly one of ``k``/``fraction``.
+        num_centers: number of rows to keep, the k of KCenterGreedy (clipped to the number of
+            rows). Not named ``k``: distilabel 1.5.3 drops one-letter fields from its pipeline
+            YAML (it dumps with ``exclude="api_key"``, a set of letters), and reloads steps from it.
+        fraction: or the fraction of rows to keep, rounded up; exactly one of the two.
         first: index of the first center; None draws it from ``seed``.
         seed: seed of the first center when ``first`` is None.
         embedding_column: the column holding each row's vector (list of floats or array).
@@ -33,7 +35,7 @@ class KCenterGreedySelect(GlobalStep):
         device: ``cpu``, ``cuda`` or None (CUDA when available).
 
     Runtime parameters:
-        - `k`, `fraction`, `first`, `seed`, `embedding_column`, `keep_embedding`, `device`.
+        - `num_centers`, `fraction`, `first`, `seed`, `embedding_column`, `keep_embedding`, `device`.
 
     Input columns:
         - embedding (`List[float]`): the vector of each row (name set by `embedding_column`).
@@ -58,7 +60,7 @@ class KCenterGreedySelect(GlobalStep):
 
         with Pipeline(name="coreset") as pipeline:
             load = LoadDataFromDicts(data=[{"embedding": [0.0, 1.0]}, {"embedding": [1.0, 0.0]}])
-            select = KCenterGreedySelect(k=1, first=0)
+            select = KCenterGreedySelect(num_centers=1, first=0)
             load >> select
         distiset = pipeline.run(use_cache=False)
         ```
@@ -85,7 +87,9 @@ class KCenterGreedySelect(GlobalStep):
         ```
     """
 
-    k: RuntimeParameter[int] | None = Field(default=None, description="number of rows to keep")
+    num_centers: RuntimeParameter[int] | None = Field(
+        default=None, description="number of rows to keep (k)"
+    )
     fraction: RuntimeParameter[float] | None = Field(
         default=None, description="fraction of rows to keep (instead of k)"
     )
@@ -112,12 +116,12 @@ class KCenterGreedySelect(GlobalStep):
         return ["selection_rank", "coverage_radius"]
 
     def target_size(self, n: int) -> int:
-        if (self.k is None) == (self.fraction is None):
-            raise ValueError("KCenterGreedySelect needs exactly one of `k` or `fraction`")
-        if self.k is not None:
-            if self.k < 1:
-                raise ValueError(f"k must be >= 1, got {self.k}")
-            return min(self.k, n)
+        if (self.num_centers is None) == (self.fraction is None):
+            raise ValueError("KCenterGreedySelect needs exactly one of `num_centers` or `fraction`")
+        if self.num_centers is not None:
+            if self.num_centers < 1:
+                raise ValueError(f"num_centers must be >= 1, got {self.num_centers}")
+            return min(self.num_centers, n)
         if not 0 < self.fraction <= 1:
             raise ValueError(f"fraction must be in (0, 1], got {self.fraction}")
         return min(n, max(1, math.ceil(self.fraction * n)))
@@ -128,19 +132,25 @@ class KCenterGreedySelect(GlobalStep):
             return
         k = self.target_size(len(inputs))
         try:
-            matrix = np.stack([np.asarray(row[self.embedding_column], np.float32) for row in inputs])
+            matrix = np.stack(
+                [np.asarray(row[self.embedding_column], np.float32) for row in inputs]
+            )
         except ValueError as exc:
             raise ValueError(
                 f"column {self.embedding_column!r} must hold vectors of one length: {exc}"
             ) from exc
-        self._logger.info(f"KCenterGreedy: selecting {k} of {len(inputs)} rows ({matrix.shape[1]}-d)")
+        self._logger.info(
+            f"KCenterGreedy: selecting {k} of {len(inputs)} rows ({matrix.shape[1]}-d)"
+        )
         sel = kcenter_greedy_select(
             matrix, k, first=self.first, seed=self.seed, device=self.device, progress=True
         )
         del matrix
         self._logger.info(f"KCenterGreedy: final coverage radius {sel.final_radius:.4f}")
         out = []
-        for rank, (index, radius) in enumerate(zip(sel.indices.tolist(), sel.radii.tolist())):
+        for rank, (index, radius) in enumerate(
+            zip(sel.indices.tolist(), sel.radii.tolist(), strict=True)
+        ):
             row = dict(inputs[index])
             if not self.keep_embedding:
                 row.pop(self.embedding_column, None)

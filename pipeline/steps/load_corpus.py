@@ -63,14 +63,21 @@ class LoadCodeCorpus(GeneratorStep):
     def process(self, offset: int = 0) -> "GeneratorStepOutput":  # type: ignore[override]
         report = CorpusReport()
         keep = CodeFilter(
-            report, min_chars=self.min_chars, max_chars=self.max_chars,
-            blacklist=self.blacklist, dedup=self.dedup,
-        )  # fmt: skip
+            report,
+            min_chars=self.min_chars,
+            max_chars=self.max_chars,
+            blacklist=self.blacklist,
+            dedup=self.dedup,
+        )
         rows = keep(
             iter_corpus(
-                self.source, report, languages=self.languages, split=self.split,
-                limit=self.limit, column_mapping=self.column_mapping,
-            )  # fmt: skip
+                self.source,
+                report,
+                languages=self.languages,
+                split=self.split,
+                limit=self.limit,
+                column_mapping=self.column_mapping,
+            )
         )
         batch: list[dict] = []
         produced = 0

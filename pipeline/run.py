@@ -1,0 +1,199 @@
+"""`wavecoder generate`: the whole CodeOcean run as one distilabel Pipeline.
+
+    LoadCodeCorpus (stream + rule filters)
+      >> EmbeddingGeneration (sentence-transformers, cached on disk)
+      >> KCenterGreedySelect (exact coreset)  >> selection record (a leaf: what was selected)
+      >> the generation stage (task assignment, Generator, post-filter, Discriminator)
+
+Resuming is running the same command again: embeddings come from the embedding cache, the
+selection is recomputed (seconds), and every LLM answer already received comes from the response
+cache in the output folder. distilabel's own batch cache is off (it was seen to hang after a
+SIGKILL).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from pipeline.recipe import Recipe, load_recipe, validate
+
+logger = logging.getLogger("wavecoder.run")
+
+SELECTION_FILE = "selection.parquet"
+CORPUS_REPORT_FILE = "corpus_report.json"
+SELECTION_COLUMNS = ["id", "language", "source", "selection_rank", "coverage_radius", "code"]
+
+
+def apply_overrides(recipe: Recipe, args: argparse.Namespace) -> Recipe:
+    """Command-line flags override the recipe's stage-1 keys (the generation stage applies its own)."""
+    if getattr(args, "corpus", None):
+        recipe.corpus.source = args.corpus
+    if getattr(args, "languages", None):
+        recipe.corpus.languages = [x.strip() for x in args.languages.split(",") if x.strip()]
+    if getattr(args, "limit", None) is not None:
+        recipe.corpus.limit = args.limit
+    if getattr(args, "num_samples", None) is not None:
+        recipe.selection.k, recipe.selection.fraction = args.num_samples, None
+    if getattr(args, "embedding_model", None):
+        recipe.embeddings.model = args.embedding_model
+    if getattr(args, "embedding_backend", None):
+        recipe.embeddings.backend = args.embedding_backend
+    if getattr(args, "output", None):
+        recipe.output = args.output
+    if getattr(args, "seed", None) is not None:
+        recipe.seed = args.seed
+    validate(recipe)
+    return recipe
+
+
+def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None = None):
+    """The distilabel Pipeline of a run; ``generation`` (``{"dry_run": bool}``) adds the LLM stage.
+
+    Returns ``(pipeline, names)`` where ``names`` maps roles to step names.
+    """
+    from distilabel.pipeline import Pipeline
+    from distilabel.steps import EmbeddingGeneration, KeepColumns
+
+    from pipeline.embeddings import CachedSentenceTransformerEmbeddings
+    from pipeline.steps import KCenterGreedySelect, LoadCodeCorpus
+
+    c, f, e, s = recipe.corpus, recipe.filters, recipe.embeddings, recipe.selection
+    state = output_dir / ".wavecoder"
+    with Pipeline(name=f"wavecoder-{recipe.name}", cache_dir=state / "distilabel") as pipeline:
+        load = LoadCodeCorpus(
+            name="load_corpus",
+            source=c.source,
+            languages=c.languages or None,
+            split=c.split,
+            limit=c.limit,
+            column_mapping=c.column_mapping or None,
+            min_chars=f.min_chars,
+            max_chars=f.max_chars,
+            blacklist=f.blacklist,
+            dedup=f.dedup,
+            report_path=str(output_dir / CORPUS_REPORT_FILE),
+            batch_size=512,
+        )
+        embed = EmbeddingGeneration(
+            name="embed_code",
+            embeddings=CachedSentenceTransformerEmbeddings(
+                model=e.model,
+                backend=e.backend,
+                batch_size=e.batch_size,
+                cache_dir=e.cache_dir,
+                device=e.device,
+                show_progress=True,
+            ),
+            input_mappings={"text": "code"},
+            input_batch_size=512,
+        )
+        select = KCenterGreedySelect(
+            name="kcenter_greedy",
+            num_centers=s.k,
+            fraction=s.fraction,
+            first=s.first,
+            seed=recipe.seed,
+        )
+        record = KeepColumns(name="selection", columns=SELECTION_COLUMNS)
+        load >> embed >> select >> record
+        names = {"selection": "selection"}
+        if generation is not None:
+            from pipeline.generation.stage import add_generation_steps
+
+            last = add_generation_steps(
+                pipeline, select, recipe, output_dir, dry_run=generation["dry_run"]
+            )
+            names["generation"] = last.name
+    return pipeline, names
+
+
+def generate_from_args(args: argparse.Namespace) -> int:
+    recipe = apply_overrides(load_recipe(args.recipe), args)
+    output_dir = Path(recipe.output).expanduser().resolve()
+    output_dir.mkdir(parents=True, exist_ok=True)
+    select_only = bool(getattr(args, "select_only", False))
+    generation = None
+    if not select_only:
+        from pipeline.generation.stage import prepare_generation
+
+        generation = {"dry_run": prepare_generation(recipe, args, output_dir)}
+    print(describe_run(recipe, output_dir, select_only, generation))
+    pipeline, names = build_pipeline(recipe, output_dir, generation=generation)
+    os.environ.setdefault("DISTILABEL_LOG_LEVEL", "WARNING")
+    distiset = pipeline.run(use_cache=False)
+    selected = write_selection(distiset, names["selection"], output_dir)
+    print(format_selection(selected, output_dir))
+    if generation is None:
+        return 0
+    from pipeline.generation.stage import finish_generation
+
+    return finish_generation(distiset, recipe, output_dir, dry_run=generation["dry_run"])
+
+
+def describe_run(recipe: Recipe, output_dir: Path, select_only: bool, generation) -> str:
+    s = recipe.selection
+    size = f"k={s.k}" if s.k is not None else f"fraction={s.fraction}"
+    limit = f", at most {recipe.corpus.limit} functions" if recipe.corpus.limit else ""
+    stop = (
+        "stopping after selection"
+        if select_only
+        else "dry run of the LLM stage"
+        if generation and generation["dry_run"]
+        else "with the LLM Generator and Discriminator"
+    )
+    return (
+        f"wavecoder generate: recipe {recipe.name!r} ({recipe.path}); corpus {recipe.corpus.source}"
+        f"{limit}; embeddings {recipe.embeddings.model} ({recipe.embeddings.backend}); "
+        f"KCenterGreedy {size}; {stop}; output {output_dir}"
+    )
+
+
+def write_selection(distiset: Any, name: str, output_dir: Path) -> list[dict]:
+    """Save the selected rows (selection order) as ``selection.parquet``; return them."""
+    if not distiset:
+        return []
+    if name not in distiset:
+        # distilabel names the only leaf's config "default".
+        if len(distiset) != 1:
+            return []
+        name = next(iter(distiset))
+    split = distiset[name]
+    dataset = split["train"] if "train" in split else next(iter(split.values()))
+    dataset = dataset.sort("selection_rank")
+    dataset.to_parquet(str(output_dir / SELECTION_FILE))
+    return dataset.to_list()
+
+
+def format_selection(rows: list[dict], output_dir: Path, show: int = 5) -> str:
+    import json
+
+    report_path = output_dir / CORPUS_REPORT_FILE
+    lines = []
+    if report_path.exists():
+        from pipeline.corpus import CorpusReport
+
+        report = CorpusReport.from_dict(json.loads(report_path.read_text(encoding="utf-8")))
+        lines += ["corpus:", *("  " + x for x in report.format().splitlines())]
+    if not rows:
+        lines.append("KCenterGreedy selected nothing (the filtered corpus is empty)")
+        return "\n".join(lines)
+    langs = Counter(r["language"] for r in rows)
+    radius = rows[-1]["coverage_radius"]
+    lines.append(
+        f"KCenterGreedy selected {len(rows)} snippets ("
+        + ", ".join(f"{lang} {n}" for lang, n in langs.most_common())
+        + (f"); last pick chosen at distance {radius:.4f}" if radius is not None else ")")
+    )
+    for row in rows[:show]:
+        src = row["source"] or {}
+        where = f"{src.get('path') or src.get('repo') or '?'}:{src.get('func_name') or '?'}"
+        first_line = row["code"].strip().splitlines()[0][:70]
+        lines.append(f"  #{row['selection_rank']:<4} {where}  {first_line}")
+    if len(rows) > show:
+        lines.append(f"  ... {len(rows) - show} more in {output_dir / SELECTION_FILE}")
+    return "\n".join(lines)

@@ -1,0 +1,328 @@
+"""Corpus sources (stdlib, local trees, Hub-style datasets) and the rule filters."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from pipeline.corpus import CorpusReport, iter_corpus, make_row, stdlib_root
+from pipeline.errors import UserError
+from pipeline.filters import CODE_ALPACA_BLACKLIST, CodeFilter, blacklist_pattern
+
+
+def test_stdlib_extraction_is_real_and_complete():
+    report = CorpusReport()
+    rows = list(iter_corpus("stdlib", report, limit=None))
+    assert report.files_read > 300
+    assert report.functions_read == len(rows) > 3000
+    by_name = {(r["source"]["path"], r["source"]["func_name"]): r for r in rows}
+    # A method and a module-level function with known docstrings.
+    textwrap_fill = by_name[("textwrap.py", "fill")]
+    assert textwrap_fill["code"].startswith("def fill(text, width=70, **kwargs):")
+    assert textwrap_fill["docstring"].startswith("Fill a single paragraph of text")
+    assert textwrap_fill["language"] == "python"
+    src = textwrap_fill["source"]
+    assert src["dataset"] == "python-stdlib" and src["license"] == "PSF-2.0"
+    assert src["url"].endswith("/Lib/textwrap.py")
+    assert ("textwrap.py", "TextWrapper.wrap") in by_name
+    # Methods are dedented so each snippet parses on its own.
+    compile(by_name[("textwrap.py", "TextWrapper.wrap")]["code"], "<m>", "exec")
+    # Tests of the stdlib itself are not library code.
+    assert not any(r["source"]["path"].startswith("test/") for r in rows)
+    # Every row has a docstring and a stable id.
+    assert all(r["docstring"].strip() for r in rows)
+    assert len({r["id"] for r in rows}) == len(rows)
+    again = list(iter_corpus("stdlib", CorpusReport(), limit=50))
+    assert [r["id"] for r in again] == [r["id"] for r in rows[:50]]
+    assert stdlib_root().is_dir()
+
+
+def write(path: Path, data: bytes | str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(data if isinstance(data, bytes) else data.encode())
+    return path
+
+
+GO_SOURCE = """package geo
+
+// Distance returns the Euclidean distance between two points.
+func Distance(x1, y1, x2, y2 float64) float64 {
+	return math.Hypot(x2-x1, y2-y1)
+}
+
+func undocumented() {}
+"""
+JAVA_SOURCE = """public class Stack {
+    /**
+     * Pushes a value on top of the stack.
+     */
+    public void push(int value) {
+        items.add(value);
+    }
+}
+"""
+JS_SOURCE = """/** Clamp a number between lo and hi. */
+function clamp(x, lo, hi) {
+  return Math.min(hi, Math.max(lo, x));
+}
+"""
+RUBY_SOURCE = """# Greets someone by name.
+def greet(name)
+  "Hello, #{name}"
+end
+"""
+PHP_SOURCE = """<?php
+/** Adds two numbers. */
+function add($a, $b) {
+    return $a + $b;
+}
+"""
+PY_SOURCE = '''
+import functools
+
+def documented(a, b):
+    """Add two numbers."""
+    return a + b
+
+
+def bare(a):
+    return a
+
+
+class Box:
+    @functools.cache
+    def size(self):
+        """Size of the box."""
+        return 3
+'''
+
+
+@pytest.fixture
+def source_tree(tmp_path: Path) -> Path:
+    root = tmp_path / "repo"
+    write(root / "pkg/mod.py", PY_SOURCE)
+    write(root / "pkg/broken.py", "def oops(:\n    pass\n")
+    write(root / "pkg/empty.py", "   \n")
+    write(root / "pkg/latin1.py", "# caf\xe9\n".encode("latin-1"))
+    write(root / "pkg/blob.py", b"\x00\x01\x02binary")
+    write(root / "pkg/huge.py", "x = 1\n" * 200_000)
+    write(root / "geo/geo.go", GO_SOURCE)
+    write(root / "java/Stack.java", JAVA_SOURCE)
+    write(root / "js/clamp.js", JS_SOURCE)
+    write(root / "rb/greet.rb", RUBY_SOURCE)
+    write(root / "php/add.php", PHP_SOURCE)
+    write(root / "native/fast.c", "/* adds */\nint add(int a, int b) { return a + b; }\n")
+    write(root / "native/lib.rs", "/// adds\nfn add(a: i32) -> i32 { a }\n")
+    write(root / "README.md", "# not code\n")
+    write(root / "node_modules/dep/index.js", JS_SOURCE)
+    return root
+
+
+def test_local_tree_extracts_each_language_and_counts_bad_files(source_tree):
+    report = CorpusReport()
+    rows = list(iter_corpus(str(source_tree), report))
+    got = {(r["language"], r["source"]["func_name"]) for r in rows}
+    assert got == {
+        ("python", "documented"),
+        ("python", "Box.size"),
+        ("go", "Distance"),
+        ("java", "push"),
+        ("javascript", "clamp"),
+        ("ruby", "greet"),
+        ("php", "add"),
+    }
+    assert dict(report.files_skipped) == {
+        "syntax_error": 1,
+        "empty": 1,
+        "undecodable": 1,
+        "binary": 1,
+        "too_large": 1,
+        "unsupported_language": 2,
+    }
+    assert dict(report.unsupported_extensions) == {".c": 1, ".rs": 1}
+    assert report.functions_read == 7
+    go = next(r for r in rows if r["language"] == "go")
+    assert go["code"].startswith("// Distance returns")
+    assert go["docstring"] == "Distance returns the Euclidean distance between two points."
+    assert go["source"]["path"] == "geo/geo.go"
+    java = next(r for r in rows if r["language"] == "java")
+    assert java["docstring"] == "Pushes a value on top of the stack."
+    assert java["code"].startswith("/**\n * Pushes")
+    size = next(r for r in rows if r["source"]["func_name"] == "Box.size")
+    assert size["code"].startswith("def size(self):")
+
+
+def test_local_tree_language_selection(source_tree):
+    report = CorpusReport()
+    rows = list(iter_corpus(str(source_tree), report, languages=["go", "ruby"]))
+    assert sorted(r["language"] for r in rows) == ["go", "ruby"]
+
+
+def test_unknown_corpus_is_a_clear_error(tmp_path):
+    with pytest.raises(UserError, match="neither `stdlib`"):
+        list(iter_corpus(str(tmp_path / "missing"), CorpusReport()))
+    with pytest.raises(UserError, match="needs a dataset id"):
+        list(iter_corpus("hub:", CorpusReport()))
+
+
+def test_limit_bounds_rows_read():
+    report = CorpusReport()
+    assert len(list(iter_corpus("stdlib", report, limit=25))) == 25
+
+
+def csn_record(code: str, lang: str, name: str) -> dict:
+    return {
+        "repository_name": "octo/repo",
+        "func_path_in_repository": f"src/{name}.{lang}",
+        "func_name": name,
+        "whole_func_string": code,
+        "language": lang,
+        "func_code_string": code,
+        "func_code_tokens": [],
+        "func_documentation_string": f"Doc of {name}.",
+        "func_documentation_tokens": [],
+        "split_name": "train",
+        "func_code_url": f"https://github.com/octo/repo/blob/main/src/{name}",
+    }
+
+
+def test_hub_dataset_with_codesearchnet_columns(tmp_path):
+    """A dataset folder in CodeSearchNet's schema, read through the same `datasets` path as the Hub."""
+    folder = tmp_path / "csn"
+    folder.mkdir()
+    records = [csn_record("def f():\n    '''Doc of f.'''\n    return 1\n", "python", "f")]
+    records.append(csn_record("func G() int {\n\treturn 2\n}\n", "go", "G"))
+    records.append(csn_record("", "go", "empty"))
+    (folder / "train.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
+    report = CorpusReport()
+    rows = list(iter_corpus(f"hub:{folder}", report))
+    assert [r["source"]["func_name"] for r in rows] == ["f", "G"]
+    assert rows[0]["code"].startswith("def f():")
+    assert rows[0]["docstring"] == "Doc of f."
+    assert rows[1]["language"] == "go"
+    assert rows[1]["source"]["repo"] == "octo/repo"
+    assert rows[1]["source"]["url"].endswith("/src/G")
+    assert report.rows_skipped["missing_code"] == 1
+    go_only = list(iter_corpus(f"hub:{folder}", CorpusReport(), languages=["go"]))
+    assert [r["source"]["func_name"] for r in go_only] == ["G"]
+
+
+def test_hub_dataset_with_column_mapping(tmp_path):
+    folder = tmp_path / "other"
+    folder.mkdir()
+    records = [{"content": "fn main() { println!(\"hi\"); }", "lang": "Rust", "repo_name": "a/b",
+                "licenses": ["MIT", "Apache-2.0"]}]  # fmt: skip
+    (folder / "train.jsonl").write_text(json.dumps(records[0]) + "\n")
+    rows = list(
+        iter_corpus(
+            f"hub:{folder}", CorpusReport(), column_mapping={"code": "content", "language": "lang"}
+        )
+    )
+    assert rows[0]["code"].startswith("fn main()")
+    assert rows[0]["language"] == "rust"
+    assert rows[0]["source"]["repo"] == "a/b"
+    assert rows[0]["source"]["license"] == "MIT, Apache-2.0"
+    with pytest.raises(UserError, match="no column"):
+        list(iter_corpus(f"hub:{folder}", CorpusReport(), column_mapping={"code": "text"}))
+    with pytest.raises(UserError, match="unknown field"):
+        list(iter_corpus(f"hub:{folder}", CorpusReport(), column_mapping={"body": "content"}))
+
+
+def test_codesearchnet_language_names_are_checked():
+    with pytest.raises(UserError, match="no language"):
+        list(
+            iter_corpus("hub:code-search-net/code_search_net", CorpusReport(), languages=["cobol"])
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Filters
+
+
+def rows_of(*codes: str) -> list[dict]:
+    return [
+        make_row(code, "doc", "python", dataset="t", func_name=f"f{i}")
+        for i, code in enumerate(codes)
+    ]
+
+
+def test_every_filter_reason_is_counted():
+    ok = "def add(a, b):\n    '''Add.'''\n    return a + b  # plenty of characters here\n"
+    report = CorpusReport()
+    kept = list(
+        CodeFilter(report, min_chars=50, max_chars=800)(
+            rows_of(
+                ok,
+                "def f(): pass",  # too short
+                "x = 1\n" * 200,  # too long
+                ok.replace("Add.", "Read the FILE."),  # blacklist, case-insensitive
+                ok.replace("Add.", "Go  to the next one."),  # multi-word entry, any whitespace
+                "def  add(a, b):\n\t'''Add.'''\n    return a + b  # plenty of characters here",
+            )
+        )
+    )
+    assert [r["code"] for r in kept] == [ok]
+    assert dict(report.dropped) == {"too_short": 1, "too_long": 1, "blacklist": 2, "duplicate": 1}
+    assert dict(report.blacklist_words) == {"file": 1, "go to": 1}
+    assert report.kept == 1
+
+
+def test_blacklist_is_whole_word_only():
+    pattern = blacklist_pattern()
+    assert pattern.search("open the Images folder")
+    assert pattern.search("plot(x)")
+    for text in ("profile = 1", "mapping = {}", "bitmap", "drawer", "gotoLabel", "filename"):
+        assert not pattern.search(text), text
+    assert len(CODE_ALPACA_BLACKLIST) == 18
+
+
+def test_length_bounds_are_inclusive():
+    report = CorpusReport()
+    kept = list(
+        CodeFilter(report, min_chars=5, max_chars=6, dedup=False)(
+            rows_of("a" * 5, "b" * 6, "c" * 7, "d" * 4)
+        )
+    )
+    assert [r["code"] for r in kept] == ["aaaaa", "bbbbbb"]
+
+
+def test_custom_and_empty_blacklist():
+    report = CorpusReport()
+    kept = list(
+        CodeFilter(report, min_chars=1, blacklist=["secret"])(rows_of("draw the SECRET", "draw it"))
+    )
+    assert [r["code"] for r in kept] == ["draw it"]
+    report = CorpusReport()
+    kept = list(CodeFilter(report, min_chars=1, blacklist=[])(rows_of("draw the file")))
+    assert len(kept) == 1
+
+
+def test_report_round_trips_and_formats(tmp_path):
+    report = CorpusReport(files_read=3, functions_read=10, kept=4)
+    report.dropped.update({"too_long": 5, "blacklist": 1})
+    report.files_skipped["binary"] = 2
+    report.save(tmp_path / "r.json")
+    again = CorpusReport.from_dict(json.loads((tmp_path / "r.json").read_text()))
+    assert again.to_dict() == report.to_dict()
+    text = report.format()
+    assert "3 read, 2 skipped (binary: 2)" in text
+    assert "6 dropped (blacklist: 1, too_long: 5), 4 kept" in text
+
+
+def test_io_error_is_a_counted_skip(tmp_path, monkeypatch):
+    write(tmp_path / "t/ok.py", "def f(a, b):\n    '''Add.'''\n    return a + b\n")
+    write(tmp_path / "t/bad.py", "def g():\n    '''x'''\n")
+    real = Path.read_bytes
+
+    def flaky(self):
+        if self.name == "bad.py":
+            raise OSError(5, "Input/output error")
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", flaky)
+    report = CorpusReport()
+    rows = list(iter_corpus(str(tmp_path / "t"), report))
+    assert [r["source"]["func_name"] for r in rows] == ["f"]
+    assert dict(report.files_skipped) == {"unreadable": 1}
