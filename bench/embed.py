@@ -104,11 +104,11 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer
 
     from pipeline.embeddings import CodeEmbedder, resolve_model
-    from pipeline.embeddings.embedder import _cpu_count
     from pipeline.embeddings.model_spec import embedding_dimension
+    from pipeline.embeddings.onnx_backend import cpu_threads
 
     backends = args.backend or ["auto"]
-    threads = _cpu_count()
+    threads = cpu_threads()
     torch.set_num_threads(threads)  # ONNX Runtime gets the same count (CodeEmbedder's default)
     texts = stdlib_functions(args.limit, args.blacklist)
     print(f"corpus: {len(texts)} stdlib functions, model {args.model}, {threads} threads")

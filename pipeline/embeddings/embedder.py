@@ -83,6 +83,14 @@ class CodeEmbedder:
         self._cache: EmbeddingCache | None = None
         self._model_id: str | None = None
 
+    @classmethod
+    def from_config(cls, config, *, show_progress: bool = True) -> CodeEmbedder:
+        """From a recipe's `EmbeddingsConfig` (model, backend, batch_size, cache_dir, device)."""
+        return cls(
+            config.model, backend=config.backend, batch_size=config.batch_size,
+            cache_dir=config.cache_dir, device=config.device, show_progress=show_progress,
+        )  # fmt: skip
+
     @property
     def resolved_backend(self) -> str:
         """The backend in use: ``torch``, ``torch-fp16``, ``onnx`` or ``onnx-int8``."""
@@ -177,12 +185,12 @@ class CodeEmbedder:
         if self._encoder is None:
             backend, device = self._resolve()
             if backend.startswith("onnx"):
-                from pipeline.embeddings.onnx_backend import OnnxEncoder, export_folder
+                from pipeline.embeddings.onnx_backend import OnnxEncoder, cpu_threads, export_folder
 
                 self.model_id  # noqa: B018  (exports the model if needed)
                 folder = export_folder(self.cache_dir / "models", self._key, backend)
                 self._encoder = OnnxEncoder(
-                    folder, threads=_cpu_count(), batch_size=self.batch_size
+                    folder, threads=cpu_threads(), batch_size=self.batch_size
                 )
             else:
                 self._encoder = TorchEncoder(
@@ -233,10 +241,3 @@ def _cuda_available() -> bool:
     except ImportError:
         return False
     return torch.cuda.is_available()
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:
-        return os.cpu_count() or 1

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.errors import UserError
+
 logger = logging.getLogger("wavecoder.embeddings")
 
 # Bump when the export recipe changes: exported models and cached vectors are keyed by it.
@@ -58,7 +60,15 @@ def ensure_export(model_path: str, key: str, backend: str, models_root: Path) ->
     tmp = final.parent / f".tmp-{backend}-{uuid.uuid4().hex[:8]}"
     tmp.mkdir(parents=True)
     try:
-        meta = _export_fp32(model_path, tmp) if fp32 is None else _quantize_checked(fp32, tmp)
+        try:
+            meta = _export_fp32(model_path, tmp) if fp32 is None else _quantize_checked(fp32, tmp)
+        except UserError:
+            raise
+        except Exception as exc:
+            raise UserError(
+                f"could not export embedding model {model_path!r} for backend {backend!r}: "
+                f"{type(exc).__name__}: {exc}; use embeddings.backend `torch` for this model"
+            ) from exc
         meta.update(model_key=key, backend=backend, export_version=EXPORT_VERSION)
         (tmp / "meta.json").write_text(json.dumps(meta, indent=2))
         try:
@@ -163,7 +173,7 @@ def _quantize_checked(fp32: Path, out: Path) -> dict:
     # Down-projections (weight [in, out] with in > out: the FFN's second matrix) see the
     # long-tailed GELU outputs, the largest int8 error; the first back-off keeps them in fp32.
     down = [n.name for n in graph.node if n.op_type == "MatMul" and _is_down(weights, n)]
-    reference = OnnxEncoder(fp32, threads=os.cpu_count() or 1)
+    reference = OnnxEncoder(fp32, threads=cpu_threads())
     texts = calibration_texts()
     expected = reference.encode(texts)
     for variant, exclude in (("int8", []), ("int8-fp32-down", down)):
@@ -207,6 +217,14 @@ def calibration_texts(limit: int = 96) -> list[str]:
                 if 50 <= len(text) <= 800:
                     texts.append(text)
     return texts[:limit]
+
+
+def cpu_threads() -> int:
+    """Cores this process may run on (ONNX Runtime's intra-op thread count)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
 
 
 def _session(path: Path, threads: int):

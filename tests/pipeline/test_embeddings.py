@@ -301,6 +301,16 @@ def test_bad_model_specs_are_user_errors(spec, message):
         CodeEmbedder(spec)
 
 
+@pytest.mark.parametrize("backend", ["torch", "onnx"])
+def test_uncached_hub_model_offline_is_a_user_error(tmp_path, backend, monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    ours = embedder(str(tmp_path), backend, model="sentence-transformers/no-such-model-here")
+    with pytest.raises(
+        UserError, match=r"(?s)could not load embedding model.*local sentence-transformers folder"
+    ):
+        ours.embed(["def f():\n    return 1"])
+
+
 def test_folder_that_is_not_a_model(tmp_path):
     (tmp_path / "notes.txt").write_text("hello")
     with pytest.raises(UserError, match="not a sentence-transformers model"):
@@ -316,6 +326,17 @@ def test_onnx_on_cuda_is_a_user_error(tmp_path):
     ours = CodeEmbedder(OFFLINE_MODEL, backend="onnx", device="cuda", cache_dir=str(tmp_path))
     with pytest.raises(UserError, match="runs on the CPU"):
         ours.embed(["def f():\n    return 1"])
+
+
+def test_from_recipe_config(tmp_path):
+    from pipeline.recipe import EmbeddingsConfig
+
+    config = EmbeddingsConfig(
+        model=OFFLINE_MODEL, backend="onnx", batch_size=8, cache_dir=str(tmp_path)
+    )
+    ours = CodeEmbedder.from_config(config, show_progress=False)
+    assert (ours.model, ours.backend, ours.batch_size) == (OFFLINE_MODEL, "onnx", 8)
+    assert (ours.cache_dir, ours.device) == (tmp_path, None)
 
 
 def test_cache_dir_defaults(monkeypatch, tmp_path):
