@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 from pathlib import Path
@@ -230,8 +231,6 @@ class TorchEncoder:
 
 
 def _read_meta(folder: Path) -> dict:
-    import json
-
     return json.loads((folder / "meta.json").read_text())
 
 

@@ -88,6 +88,14 @@ def test_auto_on_cpu_is_onnx_int8(cache_dir):
     assert embedder(cache_dir, "auto").resolved_backend == "onnx-int8"
 
 
+def test_auto_on_cuda_is_torch_fp16(cache_dir, monkeypatch):
+    from pipeline.embeddings import embedder as module
+
+    monkeypatch.setattr(module, "_cuda_available", lambda: True)
+    ours = CodeEmbedder(OFFLINE_MODEL, cache_dir=cache_dir)  # device None: CUDA when present
+    assert (ours.resolved_backend, ours.model_id) == ("torch-fp16", f"{OFFLINE_MODEL}|torch-fp16")
+
+
 def test_long_code_is_truncated_like_sentence_transformers(cache_dir, plain_model):
     long_code = "def f(x):\n" + "".join(f"    x = x * {i} + {i}\n" for i in range(200))
     short = [long_code[:900], long_code]  # both over 256 word pieces
