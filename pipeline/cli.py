@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
+import warnings
 
 from pipeline.errors import UserError
 
@@ -35,8 +37,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # Library deprecation chatter (pydantic field metadata in distilabel, pyarrow options) is not
+    # actionable for users of the command line.
+    warnings.filterwarnings("ignore", category=FutureWarning)
+    warnings.filterwarnings("ignore", category=DeprecationWarning)
+    warnings.filterwarnings("ignore", message=".*'default' attribute with value None.*")
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.verbose:
+        os.environ.setdefault("DISTILABEL_LOG_LEVEL", "INFO")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",

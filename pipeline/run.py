@@ -123,8 +123,8 @@ def generate_from_args(args: argparse.Namespace) -> int:
 
         generation = {"dry_run": prepare_generation(recipe, args, output_dir)}
     print(describe_run(recipe, output_dir, select_only, generation))
+    quiet_library_output()
     pipeline, names = build_pipeline(recipe, output_dir, generation=generation)
-    os.environ.setdefault("DISTILABEL_LOG_LEVEL", "WARNING")
     distiset = pipeline.run(use_cache=False)
     selected = write_selection(distiset, names["selection"], output_dir)
     print(format_selection(selected, output_dir))
@@ -133,6 +133,17 @@ def generate_from_args(args: argparse.Namespace) -> int:
     from pipeline.generation.stage import finish_generation
 
     return finish_generation(distiset, recipe, output_dir, dry_run=generation["dry_run"])
+
+
+def quiet_library_output() -> None:
+    """Keep the run's own progress bars and summaries readable: no per-split bars from
+    `datasets`, no distilabel warning about a leaf that wrote nothing (the dry run's)."""
+    import datasets
+
+    # distilabel's per-step INFO lines would bury the progress bars; `-v` or the variable shows them.
+    os.environ.setdefault("DISTILABEL_LOG_LEVEL", "WARNING")
+    datasets.disable_progress_bars()
+    logging.getLogger("distilabel.distiset").setLevel(logging.ERROR)
 
 
 def describe_run(recipe: Recipe, output_dir: Path, select_only: bool, generation) -> str:
@@ -164,9 +175,9 @@ def write_selection(distiset: Any, name: str, output_dir: Path) -> list[dict]:
         name = next(iter(distiset))
     split = distiset[name]
     dataset = split["train"] if "train" in split else next(iter(split.values()))
-    dataset = dataset.sort("selection_rank")
-    dataset.to_parquet(str(output_dir / SELECTION_FILE))
-    return dataset.to_list()
+    rows = sorted(dataset.to_list(), key=lambda row: row["selection_rank"])
+    dataset.from_list(rows).to_parquet(str(output_dir / SELECTION_FILE))
+    return rows
 
 
 def format_selection(rows: list[dict], output_dir: Path, show: int = 5) -> str:

@@ -79,9 +79,12 @@ class LoadCodeCorpus(GeneratorStep):
                 column_mapping=self.column_mapping,
             )
         )
+        from tqdm.auto import tqdm
+
         batch: list[dict] = []
         produced = 0
-        for row in rows:
+        bar = tqdm(rows, desc="corpus (kept)", unit="fn", mininterval=2.0)
+        for row in bar:
             produced += 1
             if produced <= offset:
                 continue
@@ -89,6 +92,7 @@ class LoadCodeCorpus(GeneratorStep):
             if len(batch) >= self.batch_size:
                 yield batch, False
                 batch = []
+        bar.close()
         self._logger.info("corpus " + report.format().replace("\n", "; "))
         if self.report_path:
             report.save(self.report_path)
