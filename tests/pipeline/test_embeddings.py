@@ -84,8 +84,8 @@ def test_onnx_int8_matches_plain_encode(cache_dir, codes, plain):
     np.testing.assert_allclose(np.linalg.norm(got, axis=1), 1.0, atol=1e-4)
 
 
-def test_auto_on_cpu_is_onnx_int8(cache_dir):
-    assert embedder(cache_dir, "auto").resolved_backend == "onnx-int8"
+def test_auto_on_cpu_is_onnx_fp32(cache_dir):
+    assert embedder(cache_dir, "auto").resolved_backend == "onnx"
 
 
 def test_auto_on_cuda_is_torch_fp16(cache_dir, monkeypatch):
