@@ -126,6 +126,7 @@ def generate_from_args(args: argparse.Namespace) -> int:
     quiet_library_output()
     pipeline, names = build_pipeline(recipe, output_dir, generation=generation)
     distiset = pipeline.run(use_cache=False)
+    keep_pipeline_yaml(distiset, output_dir)
     selected = write_selection(distiset, names["selection"], output_dir)
     print(format_selection(selected, output_dir))
     if generation is None:
@@ -162,6 +163,15 @@ def describe_run(recipe: Recipe, output_dir: Path, select_only: bool, generation
         f"{limit}; embeddings {recipe.embeddings.model} ({recipe.embeddings.backend}); "
         f"KCenterGreedy {size}; {stop}; output {output_dir}"
     )
+
+
+def keep_pipeline_yaml(distiset: Any, output_dir: Path) -> None:
+    """Copy distilabel's description of the pipeline (steps, settings; no secrets) beside the data."""
+    import shutil
+
+    path = getattr(distiset, "pipeline_path", None)
+    if path and Path(path).is_file():
+        shutil.copyfile(path, output_dir / "pipeline.yaml")
 
 
 def write_selection(distiset: Any, name: str, output_dir: Path) -> list[dict]:

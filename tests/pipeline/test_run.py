@@ -1,0 +1,118 @@
+"""The main job's first stage through the real CLI, and the recipe it reads."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+
+from pipeline.errors import UserError
+from pipeline.recipe import load_recipe
+from pipeline.run import apply_overrides
+
+
+@pytest.mark.slow
+def test_select_only_cli_end_to_end(tmp_path):
+    """`wavecoder generate --select-only` selects exactly what KCenterGreedy picks on the
+    embeddings of the filtered corpus, and writes the selection, the drop counts and pipeline.yaml."""
+    out = tmp_path / "out"
+    env = {**os.environ, "WAVECODER_CACHE": str(tmp_path / "cache"), "HF_HUB_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "pipeline", "generate", "--recipe", "demo", "--select-only",
+           "--limit", "150", "--num-samples", "8", "--seed", "3", "--output", str(out)]  # fmt: skip
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "KCenterGreedy selected 8 snippets (python 8)" in done.stdout
+
+    selection = pd.read_parquet(out / "selection.parquet")
+    report = json.loads((out / "corpus_report.json").read_text())
+    assert selection["selection_rank"].tolist() == list(range(8))
+    assert report["functions_read"] == 150
+    assert report["kept"] == 150 - sum(report["dropped"].values())
+    pipeline_yaml = (out / "pipeline.yaml").read_text()
+    assert "kcenter_greedy" in pipeline_yaml and "num_centers: 8" in pipeline_yaml
+
+    # Recompute the selection outside the pipeline: same corpus, filters, embeddings, greedy.
+    from pipeline.corpus import CorpusReport, iter_corpus
+    from pipeline.embeddings import CodeEmbedder
+    from pipeline.filters import CodeFilter
+    from pipeline.selection import kcenter_greedy
+
+    rows = list(CodeFilter(CorpusReport())(iter_corpus("stdlib", CorpusReport(), limit=150)))
+    assert len(rows) == report["kept"]
+    recipe = load_recipe("demo")
+    embedder = CodeEmbedder(
+        recipe.embeddings.model, backend=recipe.embeddings.backend,
+        cache_dir=str(tmp_path / "cache" / "embeddings"), show_progress=False,
+    )  # fmt: skip
+    vectors = embedder.embed([r["code"] for r in rows])
+    assert embedder.embedded == 0  # the CLI run cached every vector
+    first = int(np.random.default_rng(3).integers(len(rows)))
+    expected = kcenter_greedy(vectors, 8, first=first)
+    assert selection["id"].tolist() == [rows[i]["id"] for i in expected]
+
+
+def args(**kw) -> argparse.Namespace:
+    base = dict(corpus=None, languages=None, limit=None, num_samples=None, embedding_model=None,
+                embedding_backend=None, output=None, seed=None)  # fmt: skip
+    return argparse.Namespace(**{**base, **kw})
+
+
+def test_flags_override_recipe_keys():
+    recipe = apply_overrides(
+        load_recipe("paper"),
+        args(
+            corpus="stdlib",
+            languages="python, go",
+            limit=7,
+            num_samples=5,
+            seed=9,
+            embedding_backend="onnx-int8",
+            output="/tmp/x",
+        ),
+    )
+    assert recipe.corpus.source == "stdlib"
+    assert recipe.corpus.languages == ["python", "go"]
+    assert (recipe.corpus.limit, recipe.selection.k, recipe.selection.fraction) == (7, 5, None)
+    assert (recipe.seed, recipe.embeddings.backend, recipe.output) == (9, "onnx-int8", "/tmp/x")
+    paper = load_recipe("paper")
+    assert paper.embeddings.model == "sentence-transformers/all-roberta-large-v1"
+    assert paper.corpus.source == "hub:code-search-net/code_search_net"
+    assert (paper.filters.min_chars, paper.filters.max_chars) == (50, 800)
+
+
+@pytest.mark.parametrize(
+    "content,match",
+    [
+        ("corpus: {sorce: stdlib}\nselection: {k: 3}\n", r"unknown key\(s\) \['sorce'\]"),
+        ("selection: {k: 3, fraction: 0.5}\n", "exactly one of `k` or `fraction`"),
+        ("selection: {}\n", "exactly one of `k` or `fraction`"),
+        ("selection: {k: 3}\nembeddings: {backend: gpu}\n", "embeddings.backend"),
+        ("selection: {k: 3}\nfilters: {min_chars: 900}\n", "min_chars <= max_chars"),
+        ("selection: [k]\n", "must be a mapping"),
+        ("selection: {k: 3\n", "not valid YAML"),
+    ],
+)
+def test_bad_recipes_are_clear_errors(tmp_path, content, match):
+    path = tmp_path / "r.yaml"
+    path.write_text(content)
+    with pytest.raises(UserError, match=match):
+        load_recipe(str(path))
+
+
+def test_unknown_recipe_name_lists_the_shipped_ones():
+    with pytest.raises(UserError, match=r"\['demo', 'paper'\]"):
+        load_recipe("nonexistent")
+
+
+def test_shipped_recipes_round_trip():
+    for name in ("demo", "paper"):
+        recipe = load_recipe(name)
+        data = yaml.safe_load(yaml.safe_dump(recipe.to_dict()))
+        assert data["selection"]["k"] == recipe.selection.k
