@@ -1,39 +1,60 @@
-"""The bubblewrap command line of one sandboxed run: namespaces, mounts and environment.
+"""The bubblewrap command line of one sandboxed run: namespaces, mounts, seccomp and environment.
 
 What the sandbox sees: ``/usr`` (and the merged-usr links ``/bin``, ``/lib``...), a few files of
-``/etc`` (dynamic loader, Debian alternatives, the JDK's config), the Python prefix, the folders a
-language's toolchain adds, and the launcher script, all read-only; ``/proc``, a minimal ``/dev``,
-and a private tmpfs on ``/tmp``. Never ``/root``, ``/home`` or the evaluator's working tree.
+``/etc`` (dynamic loader, Debian alternatives), the Python prefix and the site-packages folders
+the evaluator imports from, the folders a language's toolchain adds (e.g. the ``/etc`` folders its
+JDK links to), and the launcher script, all read-only; a minimal ``/dev`` (read-only, with a
+``/dev/shm`` tmpfs of ``shm_bytes``), a private tmpfs of ``tmpfs_bytes`` on ``/tmp``, and
+``/proc`` for steps jobs only (compilers and runtimes read it; a Python check runs without it,
+so that the checked code cannot open the launcher's ``/proc/self/mem``). The root and ``/dev`` are
+remounted read-only last, so ``/tmp`` and ``/dev/shm`` are the only writable places whatever the
+uid. Never ``/root``, ``/home`` or the evaluator's working tree.
+
+Requires bubblewrap 0.7.0 as root (``--size``), 0.8.0 otherwise (``--disable-userns``).
 """
 
 from __future__ import annotations
 
+import functools
+import importlib.util
 import os
+import re
+import subprocess
 import sys
 from pathlib import Path
 
+from pipeline.errors import UserError
+
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
-# Files of /etc that runtimes need (dynamic loader, Debian alternatives, the JDK's config).
+# Files of /etc that runtimes need (dynamic loader, Debian alternatives, time zone).
 ETC_FILES = (
     "/etc/alternatives",
     "/etc/ld.so.cache",
     "/etc/ld.so.conf",
     "/etc/ld.so.conf.d",
     "/etc/localtime",
-    "/etc/java-17-openjdk",
-    "/etc/java-21-openjdk",
 )
 MERGED_USR_DIRS = ("/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
+MIN_VERSION_ROOT = (0, 7, 0)
+MIN_VERSION_USER = (0, 8, 0)
 
 
 def bwrap_argv(
-    bwrap: str, job, *, as_root: bool, init_script: str, init_in_sandbox: str
+    bwrap: str,
+    job,
+    *,
+    as_root: bool,
+    init_script: str,
+    init_in_sandbox: str,
+    seccomp_fd: int | None = None,
 ) -> list[str]:
     """argv running `init_script` (seen at `init_in_sandbox`) for `job` under `bwrap`.
 
     As root, bwrap keeps CAP_SETUID/CAP_SETGID only, for the launcher to switch to the run's uid;
-    otherwise it maps the caller in a new user namespace and forbids nested ones.
+    otherwise it maps the caller in a new user namespace and forbids nested ones. `seccomp_fd`:
+    a readable descriptor holding `evaluation.seccomp`'s filter.
     """
+    limits = job.limits
     args = [bwrap, "--die-with-parent", "--new-session", "--clearenv"]
     if as_root:
         args += ["--unshare-ipc", "--unshare-pid", "--unshare-net", "--unshare-uts"]
@@ -47,10 +68,16 @@ def bwrap_argv(
             args += ["--symlink", os.readlink(path), path]
         elif os.path.isdir(path):
             args += ["--ro-bind", path, path]
-    args += ["--proc", "/proc", "--dev", "/dev"]
-    args += ["--perms", "1777", "--size", str(job.limits.tmpfs_bytes), "--tmpfs", "/tmp"]
-    binds = sorted(
-        {p for p in ETC_FILES if os.path.exists(p)} | set(python_dirs()) | set(job.ro_binds)
+    if job.steps:
+        args += ["--proc", "/proc"]
+    args += ["--dev", "/dev", "--perms", "1777", "--size", str(limits.shm_bytes)]
+    args += ["--tmpfs", "/dev/shm"]
+    args += ["--perms", "1777", "--size", str(limits.tmpfs_bytes), "--tmpfs", "/tmp"]
+    binds = _outermost(
+        {p for p in ETC_FILES if os.path.exists(p)}
+        | set(python_dirs())
+        | set(python_paths())
+        | set(job.ro_binds)
     )
     # bwrap creates missing parents as root-only (0700); the run's uid must traverse them.
     for parent in _parents(binds):
@@ -60,7 +87,36 @@ def bwrap_argv(
     args += ["--ro-bind", init_script, init_in_sandbox, "--chdir", "/tmp"]
     for key, value in step_env(job.env).items():
         args += ["--setenv", key, value]
+    if seccomp_fd is not None:
+        args += ["--seccomp", str(seccomp_fd)]
+    # Last: mounts made after a read-only remount would fail.
+    args += ["--remount-ro", "/dev", "--remount-ro", "/"]
     return [*args, sys.executable, "-I", "-S", init_in_sandbox]
+
+
+def check_version(bwrap: str, *, as_root: bool) -> None:
+    """UserError when `bwrap` is older than the flags used here need (or will not run)."""
+    minimum = MIN_VERSION_ROOT if as_root else MIN_VERSION_USER
+    version = bwrap_version(bwrap)
+    if version is None or version < minimum:
+        found = ".".join(map(str, version)) if version else "unknown"
+        wanted = ".".join(map(str, minimum))
+        raise UserError(
+            f"bubblewrap {found} at {bwrap} is too old: the sandbox needs {wanted} or newer "
+            f"({'--size' if as_root else '--disable-userns'}). Install a newer bubblewrap "
+            "(Debian 12 / Ubuntu 24.04 ship 0.8.0+), or pass --unsafe-no-sandbox at your risk."
+        )
+
+
+@functools.cache
+def bwrap_version(bwrap: str) -> tuple[int, ...] | None:
+    """(major, minor, patch) of `bwrap --version`, or None when it does not answer."""
+    try:
+        out = subprocess.run([bwrap, "--version"], capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    match = re.search(r"(\d+)\.(\d+)\.(\d+)", out.stdout)
+    return tuple(int(part) for part in match.groups()) if match else None
 
 
 def python_dirs() -> list[str]:
@@ -70,15 +126,29 @@ def python_dirs() -> list[str]:
     return sorted(d for d in dirs if not _under_bound_usr(d))
 
 
-def site_packages() -> list[str]:
-    """The interpreter's site-packages folders (the launcher runs with -S, no .pth processing)."""
+@functools.cache
+def python_paths() -> tuple[str, ...]:
+    """Folders the sandboxed Python imports from (the launcher runs with -S, no .pth files):
+    site-packages, the user site-packages, and wherever numpy (HumanEvalPack's Python preamble
+    imports it) is installed. Bound read-only and appended to the sandbox's sys.path."""
     import site
 
-    return [p for p in site.getsitepackages() if os.path.isdir(p)]
+    paths = list(site.getsitepackages())
+    if site.ENABLE_USER_SITE:
+        paths.append(site.getusersitepackages())
+    numpy = importlib.util.find_spec("numpy")
+    if numpy is not None and numpy.origin:
+        paths.append(str(Path(numpy.origin).parent.parent))
+    return tuple(dict.fromkeys(p for p in paths if os.path.isdir(p)))
 
 
 def _under_bound_usr(path: str) -> bool:
     return path == "/usr" or path.startswith("/usr/")
+
+
+def _outermost(paths: set[str]) -> list[str]:
+    """`paths` without those inside another of them (a bind is recursive), sorted."""
+    return sorted(p for p in paths if not any(a in paths for a in map(str, Path(p).parents)))
 
 
 def _parents(binds: list[str]) -> list[str]:

@@ -9,25 +9,32 @@ Pass rules follow the reference harnesses (human-eval for Python; bigcode-evalua
 HumanEvalPack execution for the others): Python passes on a nonce-signed verdict (see
 `sandbox_init.py`); JavaScript on exit status 0 with nothing written to stdout or stderr (its tests
 use ``console.assert``, which only prints); Java, C++, Go and Rust on exit status 0 of the test run
-after a successful compile. A missing toolchain is a `ToolchainMissing` skip, never a pass.
-Outside Python the verdict is the reference harness's, so model code that rewrites the test's own
-checking (e.g. ``console.assert = () => {}`` in JavaScript) can forge a pass there, as it can in
-the reference harness; the sandbox still contains it.
+after a successful compile. A missing or failing toolchain is a `ToolchainMissing` skip, never a
+pass.
+
+Outside Python, each run must also print an end marker holding a per-run nonce, written into the
+test code at build time and printed by the test harness only after every test ran: JavaScript
+prints it after the test statements, Java from a wrapper ``main`` that calls ``Main.main`` first,
+C++ from a ``main`` that calls the test's renamed ``main``, Go from ``TestMain`` when ``m.Run()``
+returned 0, Rust from a test sorted after all others (``--test-threads=1`` runs them in name
+order). So an early exit with status 0 (``process.exit(0)``, ``static { System.exit(0); }``, a
+static constructor calling ``exit(0)``, ``os.Exit(0)`` in ``init``) yields no marker and fails.
+What remains forgeable there: the nonce is in the program's own source and binary, so code that
+reads them can print the marker; and model code that rewrites the test's own checking (e.g.
+``console.assert = () => {}`` in JavaScript) passes, as it does in the reference harness. The
+sandbox contains all of it.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import os
+import secrets
 import shutil
 import signal
-import subprocess
 from dataclasses import dataclass
-from functools import cache
-from pathlib import Path
 
-from evaluation.sandbox import (
+from evaluation.sandbox_job import (
     GiB,
     MiB,
     SandboxJob,
@@ -35,14 +42,21 @@ from evaluation.sandbox import (
     SandboxResult,
     Step,
     python_passed,
+    signal_name,
+)
+from evaluation.toolchain_probe import (
+    TOOLCHAIN_CACHE,
+    Toolchain,
+    ToolchainMissing,
+    command_output,
+    jdk_links_outside_usr,
+    outside_usr,
+    read_manifest,
 )
 
-# Where `wavecoder evaluate --prepare-toolchains` keeps Go modules and Rust crates for offline use.
-TOOLCHAIN_CACHE = Path(
-    os.environ.get("WAVECODER_TOOLCHAIN_CACHE", Path.home() / ".cache" / "wavecoder" / "toolchains")
-)
 COMPILE_TIMEOUT_S = {"java": 60.0, "cpp": 60.0, "go": 120.0, "rust": 120.0}
 ERROR_TAIL_CHARS = 600
+MARKER_PREFIX = "wavecoder: all tests ran"
 
 
 @dataclass(frozen=True)
@@ -52,23 +66,6 @@ class Program:
     language: str
     solution: str
     test: str
-
-
-class ToolchainMissing(Exception):
-    """The language's compiler or runtime is not installed; the message says how to install it."""
-
-
-@dataclass(frozen=True)
-class Toolchain:
-    """What a language needs from the host: folders to bind read-only, PATH entries, environment,
-    files to add to every program's folder, extra compiler flags, a build cache to copy in."""
-
-    ro_binds: tuple[str, ...] = ()
-    path: tuple[str, ...] = ()
-    env: tuple[tuple[str, str], ...] = ()
-    files: tuple[tuple[str, str], ...] = ()
-    flags: tuple[str, ...] = ()
-    warm_cache: str | None = None
 
 
 class Language:
@@ -96,8 +93,13 @@ class Language:
             )
         return Toolchain()
 
-    def source(self, program: Program) -> str:
-        return program.solution + "\n" + program.test
+    def source(self, program: Program, marker: str) -> str:
+        """The file to build: solution, tests, and the code printing `marker` after them."""
+        return program.solution + "\n" + program.test + self.end_marker(marker)
+
+    def end_marker(self, marker: str) -> str:
+        """Code, appended after the tests, that prints `marker` once all of them ran."""
+        raise NotImplementedError
 
     def steps(self, program: Program, toolchain: Toolchain, timeout_s: float) -> tuple[Step, ...]:
         raise NotImplementedError
@@ -106,7 +108,8 @@ class Language:
         """The sandbox job checking `program`; `timeout_s` bounds the test run (seconds)."""
         env = dict(toolchain.env)
         env["PATH"] = ":".join([*toolchain.path, "/usr/local/bin:/usr/bin:/bin"])
-        files = {self.file_name: self.source(program), **dict(toolchain.files)}
+        marker = f"{MARKER_PREFIX} {secrets.token_hex(16)}"
+        files = {self.file_name: self.source(program, marker), **dict(toolchain.files)}
         steps = self.steps(program, toolchain, timeout_s)
         if toolchain.warm_cache:
             copy = ("cp", "-r", toolchain.warm_cache, "/tmp/cache")
@@ -119,11 +122,17 @@ class Language:
             tmpfs_bytes=self.tmpfs_bytes,
         )
         return SandboxJob(
-            files=files, steps=steps, env=env, ro_binds=toolchain.ro_binds, limits=limits
+            files=files,
+            steps=steps,
+            env=env,
+            ro_binds=toolchain.ro_binds,
+            limits=limits,
+            marker=marker,
         )
 
     def verdict(self, result: SandboxResult) -> tuple[bool, str]:
-        """(passed, result string) from a steps run."""
+        """(passed, result string) from a steps run: every step exited 0, and the test run
+        printed the end marker."""
         if result.output_exceeded:
             return False, "failed: output limit exceeded"
         for record in result.reports:
@@ -136,15 +145,37 @@ class Language:
                 detail = (record.get("output") or record.get("error") or "").strip()
                 if name != "run":
                     return False, f"failed: {name} error: {detail[-ERROR_TAIL_CHARS:]}"
-                why = f"killed by signal {-code}" if code and code < 0 else f"exit status {code}"
-                output = (result.stderr.strip() or result.stdout.strip())[-ERROR_TAIL_CHARS:]
+                why = (
+                    f"killed by {signal_name(-code)}"
+                    if code and code < 0
+                    else f"exit status {code}"
+                )
+                output = _output_tail(result)
                 return False, f"failed: {why}: {output}"
         if result.timed_out:
             return False, "timed out"
         ran = [r for r in result.reports if r.get("step") == "run"]
         if not ran or result.exit_code != 0:
-            return False, f"failed: the run did not complete (exit {result.exit_code})"
+            sig = result.exit_signal
+            why = f"killed by {signal_name(sig)}" if sig else f"exit {result.exit_code}"
+            return False, f"failed: the run did not complete ({why})"
+        if not _printed(result, result.marker):
+            return False, (
+                "failed: exited with status 0 before all tests ran (no end marker): "
+                + _output_tail(result)
+            ).rstrip(": ")
         return True, "passed"
+
+
+def _printed(result: SandboxResult, marker: str) -> bool:
+    return bool(marker) and (marker in result.stdout or marker in result.stderr)
+
+
+def _output_tail(result: SandboxResult) -> str:
+    """The run's stderr, else its stdout, without the end marker: the last characters."""
+    marker = result.marker or "\0"
+    stderr = result.stderr.replace(marker, "").strip()
+    return (stderr or result.stdout.replace(marker, "").strip())[-ERROR_TAIL_CHARS:]
 
 
 def _run_step(argv: tuple[str, ...], timeout_s: float) -> Step:
@@ -161,6 +192,8 @@ class Python(Language):
 
     name, display, file_name = "python", "Python", "main.py"
     install_hint = "a Python 3 interpreter"
+    # The launcher and its children: few, so that processes x memory stays small.
+    processes = 8
 
     def toolchain(self) -> Toolchain:
         return Toolchain()
@@ -184,13 +217,14 @@ class Python(Language):
             return False, "failed: output limit exceeded"
         if python_passed(result):
             return True, "passed"
-        if result.timed_out or result.signal == signal.SIGXCPU:
+        sig = result.exit_signal
+        if result.timed_out or sig == signal.SIGXCPU:
             return False, "timed out"
         failure = next((r for r in result.reports if r.get("nonce") == result.nonce), None)
         if failure is not None:
             return False, f"failed: {failure.get('error', '')}"
-        if result.signal:
-            return False, f"failed: killed by signal {result.signal}"
+        if sig:
+            return False, f"failed: killed by {signal_name(sig)}"
         return False, f"failed: exited with status {result.exit_code} before the checks completed"
 
 
@@ -200,14 +234,16 @@ class JavaScript(Language):
     install_hint = "`apt-get install nodejs`"
     memory_kind = "data"
 
+    def end_marker(self, marker):
+        return f"\n;process.stdout.write({json.dumps(marker + chr(10))});\n"
+
     def steps(self, program, toolchain, timeout_s):
         return (_run_step(("node", "main.js"), timeout_s),)
 
     def verdict(self, result):
         passed, message = super().verdict(result)
-        if passed and (result.stdout.strip() or result.stderr.strip()):
-            output = (result.stderr.strip() or result.stdout.strip())[-ERROR_TAIL_CHARS:]
-            return False, f"failed: {output}"
+        if passed and _output_tail(result):
+            return False, f"failed: {_output_tail(result)}"
         return passed, message
 
 
@@ -217,6 +253,22 @@ class Cpp(Language):
     install_hint = (
         "`apt-get install g++` (libssl-dev for the one md5 task, libboost-dev for boost::any)"
     )
+
+    def source(self, program, marker):
+        # The test's `main` becomes a function that ours calls before printing the marker.
+        return (
+            program.solution
+            + "\n#define main wavecoder_tests_main\n"
+            + program.test
+            + self.end_marker(marker)
+        )
+
+    def end_marker(self, marker):
+        return (
+            "\n#undef main\n#include <cstdio>\n"
+            "int main() {\n    wavecoder_tests_main();\n"
+            f"    std::puts({json.dumps(marker)});\n    std::fflush(stdout);\n    return 0;\n}}\n"
+        )
 
     def steps(self, program, toolchain, timeout_s):
         argv = ("g++", "-std=c++11", "-o", "main", "main.cpp")
@@ -239,9 +291,22 @@ class Java(Language):
         "-XX:CompressedClassSpaceSize=64m",
     )
 
+    def toolchain(self):
+        super().toolchain()
+        return Toolchain(ro_binds=jdk_links_outside_usr(shutil.which("java")))
+
+    def end_marker(self, marker):
+        return (
+            "\nclass WavecoderTests {\n"
+            "    public static void main(String[] args) throws Throwable {\n"
+            "        Main.main(args);\n"
+            f"        System.out.println({json.dumps(marker)});\n"
+            "        System.out.flush();\n    }\n}\n"
+        )
+
     def steps(self, program, toolchain, timeout_s):
         javac = ("javac", *(f"-J{flag}" for flag in self.jvm_flags), "-d", ".", "Main.java")
-        java = ("java", *self.jvm_flags, "-cp", ".", "Main")
+        java = ("java", *self.jvm_flags, "-cp", ".", "WavecoderTests")
         return (_compile_step("java", javac), _run_step(java, timeout_s))
 
 
@@ -256,8 +321,8 @@ class Go(Language):
 
     def toolchain(self):
         super().toolchain()
-        manifest = _manifest("go")
-        goroot = _command_output(("go", "env", "GOROOT"))
+        manifest = read_manifest("go")
+        goroot = command_output(("go", "env", "GOROOT"))
         env = [("GOTOOLCHAIN", "local"), ("GOCACHE", "/tmp/cache"), ("CGO_ENABLED", "0")]
         files = ()
         if manifest["mode"] == "gopath":
@@ -267,11 +332,18 @@ class Go(Language):
             env += [("GOMODCACHE", manifest["modcache"])]
             files = (("go.mod", manifest["go.mod"]), ("go.sum", manifest["go.sum"]))
         return Toolchain(
-            ro_binds=_outside_usr(goroot, str(TOOLCHAIN_CACHE / "go")),
+            ro_binds=outside_usr(goroot, str(TOOLCHAIN_CACHE / "go")),
             path=(f"{goroot}/bin",),
             env=tuple(env),
             files=files,
             warm_cache=manifest["buildcache"],
+        )
+
+    def end_marker(self, marker):
+        # A TestMain that returns makes the test binary exit with m.Run()'s code (Go >= 1.15).
+        return (
+            "\nfunc TestMain(m *testing.M) {\n\tif m.Run() == 0 {\n"
+            f"\t\tprintln({json.dumps(marker)})\n\t}}\n}}\n"
         )
 
     def steps(self, program, toolchain, timeout_s):
@@ -290,21 +362,30 @@ class Rust(Language):
 
     def toolchain(self):
         super().toolchain()
-        manifest = _manifest("rust")
-        version = _command_output(("rustc", "--version"))
+        manifest = read_manifest("rust")
+        version = command_output(("rustc", "--version"))
         if manifest["rustc"] != version:
             raise ToolchainMissing(
                 f"Rust: the prepared crates were built by {manifest['rustc']}, not {version}; "
                 "run `wavecoder evaluate --prepare-toolchains rust` again"
             )
-        sysroot = _command_output(("rustc", "--print", "sysroot"))
+        sysroot = command_output(("rustc", "--print", "sysroot"))
         flags = ["-L", f"dependency={manifest['deps']}"]
         for crate, rlib in manifest["externs"].items():
             flags += ["--extern", f"{crate}={rlib}"]
         return Toolchain(
-            ro_binds=_outside_usr(sysroot, str(TOOLCHAIN_CACHE / "rust")),
+            ro_binds=outside_usr(sysroot, str(TOOLCHAIN_CACHE / "rust")),
             path=(f"{sysroot}/bin",),
             flags=tuple(flags),
+        )
+
+    def end_marker(self, marker):
+        # Sorted after "tests::..."; writes past libtest's capture of print!.
+        return (
+            "\n#[test]\nfn zzzz_wavecoder_all_tests_ran() {\n"
+            "    use std::io::Write;\n"
+            f"    let _ = std::io::stdout().write_all({json.dumps(marker + chr(10))}.as_bytes());\n"
+            "}\n"
         )
 
     def steps(self, program, toolchain, timeout_s):
@@ -320,23 +401,3 @@ LANGUAGES: dict[str, Language] = {
 
 def get_language(name: str) -> Language:
     return LANGUAGES[name]
-
-
-def _manifest(language: str) -> dict:
-    path = TOOLCHAIN_CACHE / language / "manifest.json"
-    if not path.exists():
-        raise ToolchainMissing(
-            f"{language}: the offline dependencies of its HumanEvalPack tests are not prepared "
-            f"({path} missing); run `wavecoder evaluate --prepare-toolchains {language}` once "
-            "with access to the package registry"
-        )
-    return json.loads(path.read_text())
-
-
-def _outside_usr(*paths: str) -> tuple[str, ...]:
-    return tuple(p for p in paths if p != "/usr" and not p.startswith("/usr/"))
-
-
-@cache
-def _command_output(argv: tuple[str, ...]) -> str:
-    return subprocess.run(list(argv), capture_output=True, text=True, check=True).stdout.strip()

@@ -5,24 +5,31 @@ Each run is one `bwrap` process tree with
 
 - new network, PID, IPC, UTS and cgroup namespaces (no network at all, only its own processes,
   everything killed when its PID 1 dies: background processes cannot outlive the run);
-- a private tmpfs of `tmpfs_bytes` as the only writable place (``/tmp``, also ``HOME``); the host
-  is visible read-only and only in part: ``/usr`` and its merged-usr links, a few files of
-  ``/etc``, the Python prefix and the toolchain folders the language needs; never ``/root``,
-  ``/home`` or the evaluator's working tree;
+- a private tmpfs of `tmpfs_bytes` (``/tmp``, also ``HOME``) and a ``/dev/shm`` of `shm_bytes`
+  as the only writable places: the root and ``/dev`` are remounted read-only, so this holds for
+  the caller's own uid too (non-root mode); the host is visible read-only and only in part (see
+  `evaluation.bwrap`); never ``/root``, ``/home`` or the evaluator's working tree;
 - an empty environment apart from ``PATH``, ``HOME``, ``LANG`` and the language's own settings
   (no tokens, no proxies);
 - limits: wall seconds (the whole tree is SIGKILLed), CPU seconds, address-space or data bytes per
-  process, processes (RLIMIT_NPROC, counted for a uid used by this run only), bytes per written
-  file, open files, and bytes of stdout+stderr read back (more kills the run);
+  process, processes (RLIMIT_NPROC, counted for this run's uid or user namespace only), bytes per
+  written file, open files, and bytes of stdout+stderr read back (more kills the run);
+- a seccomp filter (`evaluation.seccomp`): no new user namespaces (no private mounts, so no tmpfs
+  outside the limits), no ptrace or cross-process memory access, no keyrings, bpf or perf events;
 - no new privileges (bwrap sets NO_NEW_PRIVS), all capabilities dropped before the program runs.
 
-Limits are rlimits, per process: memory in total is bounded by processes x memory plus the tmpfs
-size, not by a cgroup; there is no seccomp filter (the kernel's full syscall surface is reachable
-from inside the namespaces).
+Limits are rlimits, per process: memory in total is bounded by processes x memory plus the two
+tmpfs sizes, not by a cgroup; apart from the seccomp deny list the kernel's syscall surface is
+reachable from inside the namespaces.
 
 When the evaluator runs as root, bwrap keeps CAP_SETUID/CAP_SETGID only for `sandbox_init.py`,
 which switches to a fresh unprivileged uid per run; otherwise bwrap maps the caller's uid in a new
 user namespace and forbids nested ones. `sandbox_init.py` documents the Python verdict protocol.
+
+A job the sandbox itself could not run raises `SandboxError`. The launcher writes ``READY`` on the
+report pipe once the sandbox is set up, before any checked code runs, so a run without it is a
+sandbox failure and anything after it is the program's doing: a program cannot fake a broken
+sandbox (e.g. by printing ``bwrap: ...`` and exiting).
 
 Without `bwrap` the sandbox refuses to run unless constructed with ``unsafe_no_sandbox=True``
 (``--unsafe-no-sandbox``): the same launcher, verdicts and rlimits, but in the host namespaces,
@@ -34,6 +41,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import marshal
 import os
 import re
@@ -45,10 +53,28 @@ import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict
 from pathlib import Path
 
-from evaluation.bwrap import BASE_PATH, bwrap_argv, launcher_env, site_packages, step_env
+from evaluation.bwrap import (
+    BASE_PATH,
+    bwrap_argv,
+    check_version,
+    launcher_env,
+    python_paths,
+    step_env,
+)
+from evaluation.sandbox_job import (
+    GiB,
+    MiB,
+    SandboxError,
+    SandboxJob,
+    SandboxLimits,
+    SandboxResult,
+    Step,
+    python_passed,
+)
+from evaluation.seccomp import seccomp_filter
 from pipeline.errors import UserError
 
 INIT_SCRIPT = Path(__file__).with_name("sandbox_init.py")
@@ -57,74 +83,21 @@ WORKDIR_IN_SANDBOX = "/tmp/work"
 # Per-run uids when running as root: far above real users and the usual subuid ranges.
 UID_BASE = 2_100_000_000
 UID_SPAN = 100_000_000
-GiB = 1 << 30
-MiB = 1 << 20
-
-
-class SandboxError(RuntimeError):
-    """The sandbox itself failed (not the program): bwrap could not start, the job was broken."""
-
-
-@dataclass(frozen=True)
-class SandboxLimits:
-    """Limits of one sandboxed run. Times in seconds, sizes in bytes."""
-
-    wall_s: float = 10.0
-    cpu_s: int = 10
-    memory_bytes: int = 2 * GiB
-    # "as": RLIMIT_AS (virtual memory); "data": RLIMIT_DATA, for runtimes that reserve large
-    # address ranges without using them (the JVM, V8, Go).
-    memory_kind: str = "as"
-    processes: int = 32
-    output_bytes: int = 1 * MiB
-    file_bytes: int = 64 * MiB
-    tmpfs_bytes: int = 256 * MiB
-    open_files: int = 256
-
-
-@dataclass(frozen=True)
-class Step:
-    """One command run inside the sandbox, e.g. compile then run.
-
-    `capture`: keep the step's output apart (its last 4 KiB come back in the report) instead of
-    sending it to the run's stdout/stderr; used for compilers. `limits`: overrides of the job's
-    rlimits for this step (keys of `SandboxLimits`).
-    """
-
-    name: str
-    argv: tuple[str, ...]
-    timeout_s: float
-    capture: bool = False
-    limits: dict = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class SandboxJob:
-    """What to run: either a Python check (`python_head` + `python_tail`) or `steps`."""
-
-    files: dict = field(default_factory=dict)
-    steps: tuple[Step, ...] = ()
-    python_head: str | None = None
-    python_tail: str = ""
-    env: dict = field(default_factory=dict)
-    ro_binds: tuple[str, ...] = ()
-    limits: SandboxLimits = field(default_factory=SandboxLimits)
-
-
-@dataclass
-class SandboxResult:
-    """Outcome of one run. `reports`: JSON records from the launcher (nonce-checked for Python)."""
-
-    exit_code: int | None
-    signal: int | None
-    timed_out: bool
-    output_exceeded: bool
-    stdout: str
-    stderr: str
-    reports: list = field(default_factory=list)
-    nonce: str = ""
-    wall_s: float = 0.0
-    leftovers_killed: int = 0
+# Re-exported: the job and result types are part of this module's interface.
+__all__ = [
+    "GiB",
+    "MiB",
+    "Sandbox",
+    "SandboxError",
+    "SandboxJob",
+    "SandboxLimits",
+    "SandboxResult",
+    "Step",
+    "find_bwrap",
+    "kill_uid_processes",
+    "python_passed",
+]
+log = logging.getLogger(__name__)
 
 
 def find_bwrap() -> str | None:
@@ -139,11 +112,20 @@ class Sandbox:
         self.bwrap = bwrap or find_bwrap()
         self.unsafe = unsafe_no_sandbox
         self.as_root = os.geteuid() == 0
-        if self.bwrap is None and not self.unsafe:
+        self.seccomp = seccomp_filter()
+        if self.unsafe:
+            return
+        if self.bwrap is None:
             raise UserError(
                 "bubblewrap (`bwrap`) is not installed, and model code is never run without a "
                 "sandbox by default. Install it (`apt-get install bubblewrap`, or run "
                 "scripts/setup.sh), or pass --unsafe-no-sandbox to run it on this host at your risk."
+            )
+        check_version(self.bwrap, as_root=self.as_root)
+        if self.seccomp is None:
+            log.warning(
+                "no seccomp filter for this architecture: sandboxed code may use ptrace%s",
+                " and create user namespaces" if self.as_root else "",
             )
 
     @property
@@ -157,32 +139,50 @@ class Sandbox:
         # /root, and nothing is mounted for it.
         uid = UID_BASE + secrets.randbelow(UID_SPAN) if self.as_root and not self.unsafe else None
         report_r, report_w = os.pipe()
+        seccomp_fd = None
         hostdir = None
         try:
             if self.unsafe:
                 hostdir = tempfile.mkdtemp(prefix="wavecoder-unsafe-")
                 workdir = hostdir
+                argv = self._unsafe_argv()
             else:
                 workdir = WORKDIR_IN_SANDBOX
+                seccomp_fd = self._seccomp_fd()
+                argv = self._argv(job, seccomp_fd)
             spec = self._spec(job, nonce, uid, report_w, workdir)
-            argv = self._argv(job) if not self.unsafe else self._unsafe_argv()
-            result = self._execute(argv, spec, job, report_r, report_w)
+            extra_fds = () if seccomp_fd is None else (seccomp_fd,)
+            result = self._execute(argv, spec, job, report_r, report_w, extra_fds)
         finally:
             os.close(report_r)
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
             if hostdir:
                 shutil.rmtree(hostdir, ignore_errors=True)
         result.nonce = nonce
+        result.marker = job.marker
         if uid is not None:
             result.leftovers_killed = kill_uid_processes(uid)
-        broken = any(
-            r.get("status") == "sandbox-error" and r.get("nonce") == nonce for r in result.reports
-        )
-        if broken or _bwrap_failed(result):
-            detail = next((r.get("error") for r in result.reports if "error" in r), None)
-            raise SandboxError(
-                f"the sandbox could not run the job: {detail or result.stderr[-500:]}"
-            )
+        if not any(r.get("status") == "ready" for r in result.reports):
+            # The launcher never reached the checked code: only bwrap or the launcher's own set-up
+            # can have failed (their messages are the only output so far).
+            detail = next((r["error"] for r in result.reports if r.get("error")), None)
+            detail = detail or result.stderr.strip()[-500:] or f"exit status {result.exit_code}"
+            if result.timed_out:
+                detail = f"timed out before the launcher started ({detail})"
+            raise SandboxError(f"the sandbox could not run the job: {detail}")
         return result
+
+    def _seccomp_fd(self) -> int | None:
+        """A pipe's read end holding the seccomp filter (bwrap reads it to EOF), or None."""
+        if self.seccomp is None:
+            return None
+        read, write = os.pipe()
+        try:
+            os.write(write, self.seccomp)  # a few hundred bytes: below any pipe buffer
+        finally:
+            os.close(write)
+        return read
 
     def _spec(self, job, nonce, uid, report_w, workdir) -> bytes:
         limits = asdict(job.limits)
@@ -199,35 +199,40 @@ class Sandbox:
         }
         if job.python_head is not None:
             spec["python"] = {"head": job.python_head, "tail": job.python_tail}
-        spec["sys_path"] = site_packages()
+        spec["sys_path"] = list(python_paths())
         return marshal.dumps(spec)
 
-    def _argv(self, job: SandboxJob) -> list[str]:
+    def _argv(self, job: SandboxJob, seccomp_fd: int | None) -> list[str]:
         return bwrap_argv(
             self.bwrap,
             job,
             as_root=self.as_root,
             init_script=str(INIT_SCRIPT),
             init_in_sandbox=INIT_IN_SANDBOX,
+            seccomp_fd=seccomp_fd,
         )
 
     def _unsafe_argv(self) -> list[str]:
         return [sys.executable, "-I", "-S", str(INIT_SCRIPT)]
 
-    def _execute(self, argv, spec, job, report_r, report_w) -> SandboxResult:
+    def _execute(self, argv, spec, job, report_r, report_w, extra_fds=()) -> SandboxResult:
         limits = job.limits
         wall = limits.wall_s + sum(step.timeout_s for step in job.steps)
         started = time.monotonic()
-        proc = subprocess.Popen(
-            argv,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            pass_fds=(report_w,),
-            start_new_session=True,
-            env=launcher_env() if self.unsafe else {"PATH": BASE_PATH},
-            cwd="/",
-        )
+        try:
+            proc = subprocess.Popen(
+                argv,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                pass_fds=(report_w, *extra_fds),
+                start_new_session=True,
+                env=launcher_env() if self.unsafe else {"PATH": BASE_PATH},
+                cwd="/",
+            )
+        except OSError as exc:
+            os.close(report_w)
+            raise SandboxError(f"could not start {argv[0]}: {exc}") from exc
         os.close(report_w)
         try:
             proc.stdin.write(spec)
@@ -292,19 +297,11 @@ class Sandbox:
             )
 
 
-def python_passed(result: SandboxResult) -> bool | None:
-    """True/False from the nonce-signed Python verdict; None when there is no valid verdict."""
-    verdicts = [r.get("status") for r in result.reports if r.get("nonce") == result.nonce]
-    if "failed" in verdicts:
-        return False
-    if "passed" in verdicts and result.exit_code == 0 and not result.output_exceeded:
-        return True
-    return None
-
-
 def _parse_reports(raw: bytes) -> list:
-    """Launcher report lines as dicts; lines that are not well formed are ignored."""
-    records = []
+    """Launcher report lines as dicts; lines that are not well formed are ignored, and so are
+    set-up lines (READY, ERROR) after the first READY: from then on the program could write them.
+    """
+    records, ready = [], False
     for line in raw.decode("utf-8", "replace").splitlines():
         kind, _, rest = line.partition(" ")
         if kind == "PY":
@@ -319,14 +316,13 @@ def _parse_reports(raw: bytes) -> list:
                 continue
             if isinstance(record, dict):
                 records.append(record)
-        elif kind == "ERROR":
+        elif kind == "READY" and not ready:
+            ready = True
+            records.append({"status": "ready"})
+        elif kind == "ERROR" and not ready:
             nonce, _, error = rest.partition(" ")
             records.append({"nonce": nonce, "status": "sandbox-error", "error": error})
     return records
-
-
-def _bwrap_failed(result: SandboxResult) -> bool:
-    return not result.reports and result.stderr.startswith("bwrap:")
 
 
 def _kill_group(pid: int) -> None:
@@ -354,13 +350,3 @@ def kill_uid_processes(uid: int) -> int:
             except ProcessLookupError:
                 pass
     return killed
-
-
-def run_sandboxed(job: SandboxJob, sandbox: Sandbox | None = None) -> SandboxResult:
-    """Run one job in `sandbox` (a default bwrap sandbox when None)."""
-    return (sandbox or Sandbox()).run(job)
-
-
-def with_limits(job: SandboxJob, **changes) -> SandboxJob:
-    """`job` with some of its limits changed (keys of SandboxLimits)."""
-    return replace(job, limits=replace(job.limits, **changes))

@@ -9,19 +9,23 @@ the Python path). It then:
    open files, no core dumps);
 2. when started as root (bwrap keeps only CAP_SETUID/CAP_SETGID), switches to the job's
    unprivileged uid, so that RLIMIT_NPROC counts only this sandbox's processes and nothing on the
-   read-only host is readable beyond what "others" may read; it then marks itself non-dumpable,
-   so that the checked program, running as the same uid, cannot reach its file descriptors;
+   read-only host is readable beyond what "others" may read;
 3. writes the job's files into the working directory (the private tmpfs);
-4. either runs a Python check in this very process (``python`` jobs), or runs the job's steps
-   (compile, run) as child processes with their own timeouts (``steps`` jobs).
+4. writes ``READY`` to the report pipe: the sandbox is set up, and nothing checked has run yet
+   (before it, a failure is reported as ``ERROR <nonce> <message>``, a sandbox error);
+5. either runs a Python check in this very process (``python`` jobs), or runs the job's steps
+   (compile, run) as child processes with their own timeouts (``steps`` jobs), marking itself
+   non-dumpable first so that the children, running as the same uid, cannot reach its memory
+   or file descriptors.
 
 Verdicts go to the report pipe (``report_fd``), one line each: ``PY <nonce> passed`` or
 ``PY <nonce> failed <error>`` for Python, ``STEP <json>`` per step; the checked program's own
 stdout and stderr go to the parent, which caps them.
 
 Python verdicts and what they resist. The program is the benchmark's concatenation (model code,
-then the test code). A pass is reported only by this file, after ``exec`` of the whole program
-returned, on the report pipe, carrying a per-run nonce sent in the job. So:
+then the test code), run in this process (the tests call the model's functions, so no other
+process could judge them). A pass is reported only by this file, after ``exec`` of the whole
+program returned, on the report pipe, carrying a per-run nonce sent in the job. So:
 
 - ``os._exit(0)`` / ``sys.exit(0)`` / ``raise SystemExit`` before the asserts: no nonce line, or a
   caught exception -> failed;
@@ -30,12 +34,33 @@ returned, on the report pipe, carrying a per-run nonce sent in the job. So:
 - patching ``builtins`` (``abs``, ``print``, ``isinstance``...) through ``import builtins`` or
   ``__builtins__``: the test part runs with a fresh copy of the builtins taken before any model
   code ran;
-- patching ``os.write``, ``os._exit``, ``sys.stdout``, ``atexit``: this file keeps its own
-  references, taken before the model code runs, and leaves with ``os._exit`` (no exit hooks).
+- patching ``os.write``, ``os._exit``, ``sys.stdout``, ``atexit``, or the builtins this file
+  itself calls after the model code ran (``exec``, ``dict``, ``str``...): it keeps its own
+  references, taken before the model code runs, and leaves with ``os._exit`` (no exit hooks);
+- reaching the nonce or the verdict writer: the nonce is removed from the job and lives only in a
+  closure of the running frame, and an audit hook (`_audit_hook`, irremovable, installed before
+  the model code runs and using no name the program could patch) refuses every way to that frame
+  or to arbitrary objects: ``sys._getframe``, ``sys._current_frames``, the ``tb_frame``,
+  ``gi_frame``, ``cr_frame``, ``ag_frame`` attributes, ``sys.settrace``/``setprofile``,
+  ``gc.get_objects``/``get_referrers``/``get_referents``, ``ctypes`` (import and every ctypes
+  event), new code objects (``CodeType``, ``code.replace``) and further audit hooks. Memory is out
+  of reach too: a Python check runs without ``/proc`` (no ``/proc/self/mem``), and the seccomp
+  filter denies ``ptrace`` and ``process_vm_readv`` to the processes it starts. ``sys._getframe``
+  is refused with ValueError, which ``collections.namedtuple``, ``typing``, ``enum`` and
+  ``logging`` already handle; code that walks its own stack (``inspect.stack()``,
+  ``traceback.format_exc()``) fails.
 
-Out of scope, by design: model code written against this file's internals (walking the stack to
-read the nonce, ``ctypes`` into the interpreter, ``sys.settrace`` jumps over the asserts, patching
-a module the test imports). Such code can forge a pass; it still cannot leave the sandbox.
+What can still forge a pass, by design or for want of a cheap fix (the sandbox contains all of it):
+
+- results that lie to the tests: an object whose ``__eq__`` is always true, a subclass of the
+  expected type, patching a module the test uses (``math.isclose``...), as in the reference
+  harness;
+- a thread started by the model code that rewrites the shared globals (e.g. ``check``) between two
+  test statements;
+- an interpreter escape: a CPython memory-safety bug, or bytecode crafted through
+  ``marshal.loads`` (which imports need, so it is not refused);
+- on Python 3.10, where ``sys._getframe`` raises no audit event, it is replaced by a stub that
+  refuses; a program that finds the original elsewhere gets the frames.
 """
 
 import __future__
@@ -47,10 +72,31 @@ import os
 import resource
 import sys
 
+# Imported before the audit hook exists: `types` reads a traceback's tb_frame (to name FrameType)
+# when first imported, which the hook refuses; typing, enum, dataclasses... all import it.
+import types  # noqa: F401
+
 # Exit status when the job itself is broken (not the checked program's fault).
 SANDBOX_ERROR_EXIT = 125
 PR_SET_DUMPABLE = 4
 OUTPUT_TAIL_BYTES = 4096
+# What the audit hook refuses to the checked Python program (see the module docstring).
+REFUSED_EVENTS = frozenset(
+    {
+        "sys._getframe",
+        "sys._getframemodulename",
+        "sys._current_frames",
+        "sys.settrace",
+        "sys.setprofile",
+        "sys.monitoring.register_callback",
+        "gc.get_objects",
+        "gc.get_referrers",
+        "gc.get_referents",
+        "code.__new__",
+    }
+)
+FRAME_ATTRIBUTES = frozenset({"tb_frame", "gi_frame", "cr_frame", "ag_frame"})
+REFUSED_IMPORTS = frozenset({"ctypes", "_ctypes"})
 
 
 def _apply_limits(limits):
@@ -128,32 +174,71 @@ def compile_split(head, tail):
     ]
 
 
+def _audit_hook():
+    """The hook refusing introspection to the checked program.
+
+    Everything it uses is bound here, as closure cells: no global or builtin name that the
+    program could rebind (``builtins.ValueError = ...``, ``__main__.REFUSED_EVENTS = ...``).
+    """
+    refused, frame_attributes, imports = REFUSED_EVENTS, FRAME_ATTRIBUTES, REFUSED_IMPORTS
+    # ValueError: what sys._getframe raises when the stack is too shallow, which namedtuple,
+    # typing, enum and logging catch. RuntimeError makes sys.addaudithook skip the new hook.
+    refusal, import_refusal, hook_refusal = ValueError, ImportError, RuntimeError
+    # An exact copy of a str subclass, whose __hash__/__eq__ could lie to the set lookup.
+    exact = "".join
+
+    def hook(event, args):
+        if (
+            event in refused
+            or event.startswith("ctypes.")
+            or (event == "object.__getattr__" and args[1] in frame_attributes)
+        ):
+            detail = f" ({args[1]})" if event == "object.__getattr__" else ""
+            raise refusal(f"the sandbox refuses {event}{detail}")
+        # Any module whose last component is (_)ctypes, under any name or file name.
+        if event == "import" and exact((args[0],)).rpartition(".")[2] in imports:
+            raise import_refusal("the sandbox refuses to import ctypes")
+        if event == "sys.addaudithook":
+            raise hook_refusal("the sandbox refuses new audit hooks")
+
+    return hook
+
+
+def _refuse_getframe(*args):
+    raise ValueError("the sandbox refuses sys._getframe")
+
+
 def run_python(job, write):
     """Execute the Python check in this process; report a nonce-signed verdict, then _exit."""
-    nonce = job["nonce"]
+    nonce = job.pop("nonce")
     head, tail = job["python"]["head"], job["python"]["tail"]
     pristine = dict(builtins.__dict__)
     streams = (sys.stdout, sys.stderr)
     leave = os._exit
+    # Builtins used once the program has run, bound now: it may rebind builtins.exec, .dict...
+    run, fresh, anything, ignored, text, kind = exec, dict, BaseException, Exception, str, type
 
     def finish(status, code):
         for stream in streams:
             try:  # noqa: SIM105 (contextlib would be one more import per run)
                 stream.flush()
-            except Exception:  # the program may have broken its streams; the verdict matters
+            except ignored:  # the program may have broken its streams; the verdict matters
                 pass
         write(f"PY {nonce} {status}\n".encode("utf-8", "replace"))
         leave(code)
 
+    sys.addaudithook(_audit_hook())
+    if sys.version_info < (3, 11):  # no audit event for sys._getframe before 3.11
+        sys._getframe = _refuse_getframe
     try:
         codes = compile_split(head, tail)
         namespace = {}
         for code in codes:
-            namespace["__builtins__"] = dict(pristine)
-            exec(code, namespace)
-    except BaseException as exc:
-        message = str(exc)
-        error = type(exc).__name__ + (": " + message if message else "")
+            namespace["__builtins__"] = fresh(pristine)
+            run(code, namespace)
+    except anything as exc:
+        message = text(exc)
+        error = kind(exc).__name__ + (": " + message if message else "")
         finish("failed " + error[:1000].replace("\\", "\\\\").replace("\n", "\\n"), 1)
     finish("passed", 0)
 
@@ -246,6 +331,8 @@ def main():
         error = f"{type(exc).__name__}: {exc}".replace("\n", " ")
         write(f"ERROR {job['nonce']} {error}\n".encode())
         os._exit(SANDBOX_ERROR_EXIT)
+    # From here on the checked program may run: the parent trusts no set-up line after this.
+    write(b"READY\n")
     if job.get("python"):
         run_python(job, write)
     sys.stdout.flush()

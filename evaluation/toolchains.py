@@ -27,7 +27,7 @@ import subprocess
 from pathlib import Path
 
 from evaluation.benchmarks.humanevalpack import GO_PACKAGES
-from evaluation.languages import TOOLCHAIN_CACHE
+from evaluation.toolchain_probe import TOOLCHAIN_CACHE
 from pipeline.errors import UserError
 
 log = logging.getLogger(__name__)

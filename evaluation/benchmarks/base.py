@@ -64,6 +64,11 @@ class Benchmark:
     def normalize_task_id(self, task_id) -> str:
         return str(task_id)
 
+    def canonical_completion(self, problem: Problem) -> str | None:
+        """The benchmark's own solution as a completion (None when the data has none): the
+        known-good program that proves a language's toolchain works before scoring."""
+        return None
+
     def postprocess(self, problem: Problem, raw: str, *, template: str, primed: bool) -> str:
         """The completion for `raw`, the text generated after the prompt.
 

@@ -46,6 +46,9 @@ class HumanEval(Benchmark):
             stops=PYTHON_STOPS,
         )
 
+    def canonical_completion(self, problem: Problem) -> str | None:
+        return problem.data.get("canonical_solution")
+
     def program(self, problem: Problem, completion: str) -> Program:
         test = "\n" + problem.test + "\n" + f"check({problem.entry_point})"
         return Program("python", problem.prompt + completion, test)

@@ -107,6 +107,10 @@ class HumanEvalPack(Benchmark):
         declaration = problem.data["declaration"]
         return RUST_MAIN + declaration if problem.language == "rust" else declaration
 
+    def canonical_completion(self, problem: Problem) -> str | None:
+        solution = problem.data.get("canonical_solution")
+        return None if solution is None else self.prompt_base(problem) + solution
+
     def continuation(self, problem: Problem, raw: str) -> str:
         base = self.prompt_base(problem).rstrip()
         code = truncate_at_stops(raw, LANGUAGE_STOPS[problem.language])

@@ -61,5 +61,8 @@ class MBPP(Benchmark):
             stops=MBPP_STOPS,
         )
 
+    def canonical_completion(self, problem: Problem) -> str | None:
+        return problem.data.get("code")
+
     def program(self, problem: Problem, completion: str) -> Program:
         return Program("python", completion, "\n" + problem.test)

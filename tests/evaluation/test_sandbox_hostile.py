@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from evaluation.benchmarks import get_benchmark
-from evaluation.sandbox import MiB, SandboxJob, SandboxLimits, python_passed
+from evaluation.sandbox import MiB, SandboxJob, python_passed
 from evaluation.scoring import score_samples
 
 TIMEOUT_S = 5.0
@@ -81,11 +81,61 @@ def _hostile_cases(victim: Path, secret_file: Path, port: int, token: str) -> di
             "sys.exit = lambda *a: None\nbuiltins.print = lambda *a, **k: None\n"
             "import atexit\natexit.register(lambda: os.system('echo PY 0 passed'))\n"
         ),
+        # The launcher's own exec/dict calls after the model part: rebinding them skips the tests.
+        "patch the launcher's builtins": (
+            WRONG_TRUNCATE + "import builtins\n"
+            "_dict = dict\n"
+            "builtins.dict = lambda d: _dict(d, abs=lambda x: 0)\n"
+            "builtins.exec = lambda *a, **k: None\n"
+        ),
         "background process": (
             WRONG_TRUNCATE + "import subprocess\n"
             f"subprocess.Popen(['sh', '-c', 'sleep 30; echo {token}'], start_new_session=True)\n"
             "import os\nif os.fork() == 0:\n    os.setsid()\n    import time\n    time.sleep(30)\n"
         ),
+        # A program posing as a broken sandbox must not stop the run.
+        "fake sandbox failure": (
+            "    import os, sys\n"
+            "    sys.stderr.write('bwrap: Can\\'t mount proc\\n')\n"
+            "    sys.stderr.flush()\n"
+            "    os._exit(1)\n"
+        ),
+        "kill itself": "    import os, signal\n    os.kill(os.getpid(), signal.SIGKILL)\n",
+        "write the root": WRONG_TRUNCATE + "open('/owned', 'w').write('x')\n",
+        "write /dev": WRONG_TRUNCATE + "open('/dev/owned', 'w').write('x')\n",
+        "fill /dev/shm": (
+            WRONG_TRUNCATE + "with open('/dev/shm/big', 'wb') as f:\n"
+            "    for _ in range(256):\n        f.write(b'x' * 2 ** 20)\n"
+        ),
+        "user namespace": (
+            WRONG_TRUNCATE + "import subprocess\n"
+            "done = subprocess.run(['unshare', '-Urm', 'sh', '-c', "
+            "'mount -t tmpfs -o size=8g none /mnt && echo mounted'], capture_output=True)\n"
+            "raise RuntimeError(done.stderr.decode().strip() or done.stdout.decode())\n"
+        ),
+        # Forging the Python verdict from inside: every way to the launcher's frame or memory.
+        "frame walk to the verdict": (
+            WRONG_TRUNCATE + "import sys\nsys._getframe(1).f_locals['finish']('passed', 0)\n"
+        ),
+        "gc walk to the verdict": (
+            WRONG_TRUNCATE + "import gc\n"
+            "for o in gc.get_objects():\n"
+            "    if getattr(o, '__name__', '') == 'finish':\n"
+            "        o('passed', 0)\n"
+        ),
+        "traceback walk to the verdict": (
+            WRONG_TRUNCATE + "try:\n    1 / 0\nexcept ZeroDivisionError as e:\n"
+            "    e.__traceback__.tb_frame.f_back.f_locals['finish']('passed', 0)\n"
+        ),
+        "trace the asserts away": WRONG_TRUNCATE + "import sys\nsys.settrace(lambda *a: None)\n",
+        "ctypes": WRONG_TRUNCATE + "import ctypes\n",
+        "ctypes under a lying name": (
+            WRONG_TRUNCATE + "class Name(str):\n"
+            "    def __hash__(self):\n        return 1\n"
+            "    def __eq__(self, other):\n        return False\n"
+            "__import__(Name('_ctypes'))\n"
+        ),
+        "read own memory": WRONG_TRUNCATE + "open('/proc/self/mem', 'rb')\n",
     }
 
 
@@ -192,7 +242,29 @@ def test_hostile_programs_are_contained_and_fail(sandbox, monkeypatch):
     assert results["fake success marker"].startswith("failed: exited with status 0 before")
     assert results["patch builtins"] == "failed: AssertionError"
     assert results["patch the harness"] == "failed: AssertionError"
+    assert results["patch the launcher's builtins"] == "failed: AssertionError"
     assert results["background process"] == "failed: AssertionError"
+    assert results["fake sandbox failure"].startswith("failed: exited with status 1 before")
+    assert results["kill itself"] == "failed: killed by SIGKILL"
+    for name in ("write the root", "write /dev"):
+        assert "Read-only file system" in results[name], results[name]
+    assert "No space left on device" in results["fill /dev/shm"]
+    assert "Operation not permitted" in results["user namespace"]
+    assert results["frame walk to the verdict"] == (
+        "failed: ValueError: the sandbox refuses sys._getframe"
+    )
+    assert results["gc walk to the verdict"] == (
+        "failed: ValueError: the sandbox refuses gc.get_objects"
+    )
+    assert results["traceback walk to the verdict"] == (
+        "failed: ValueError: the sandbox refuses object.__getattr__ (tb_frame)"
+    )
+    assert results["trace the asserts away"] == (
+        "failed: ValueError: the sandbox refuses sys.settrace"
+    )
+    assert results["ctypes"] == "failed: ImportError: the sandbox refuses to import ctypes"
+    assert results["ctypes under a lying name"] == results["ctypes"]
+    assert "FileNotFoundError" in results["read own memory"]
 
     # Host side: nothing written, deleted, leaked or left running; the evaluator is alive.
     assert victim.read_text() == "precious"
@@ -204,6 +276,8 @@ def test_hostile_programs_are_contained_and_fail(sandbox, monkeypatch):
 
 
 def test_fork_bomb_is_bounded_by_the_process_limit(sandbox):
+    from evaluation.languages import LANGUAGES, Program
+
     # Children sleep instead of exiting, so the count of successful forks is the live bound.
     program = (
         "import os, time\n"
@@ -218,14 +292,16 @@ def test_fork_bomb_is_bounded_by_the_process_limit(sandbox):
         "    pass\n"
         "raise RuntimeError(f'children={children}')\n"
     )
-    result = sandbox.run(
-        SandboxJob(python_head=program, limits=SandboxLimits(wall_s=20, processes=16))
-    )
+    python = LANGUAGES["python"]
+    job = python.job(Program("python", program, ""), 20.0, python.toolchain())
+    assert job.limits.processes == 8
+    result = sandbox.run(job)
     assert python_passed(result) is False and not result.timed_out
     (verdict,) = [r for r in result.reports if r.get("nonce") == result.nonce]
     children = int(verdict["error"].removeprefix("RuntimeError: children="))
-    # 16 processes for the run's uid: the launcher plus at most 15 children.
-    assert 10 <= children <= 15
+    # 8 processes for the run's uid (root) or user namespace: the launcher (and, non-root,
+    # bwrap's init) plus the children.
+    assert 5 <= children <= 7
 
 
 def test_sandbox_sees_no_host_environment_and_a_private_tmp(sandbox, monkeypatch):
