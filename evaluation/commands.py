@@ -120,6 +120,11 @@ def register(subparsers) -> None:
     )
     pub.add_argument("--model-name", help="model name for the model-index (default: --model)")
     pub.add_argument(
+        "--allow-partial",
+        action="store_true",
+        help="let --model-card publish scores of a set that lacks some tasks (e.g. --limit)",
+    )
+    pub.add_argument(
         "--push-generations",
         metavar="ORG/NAME",
         help="upload the raw generations and results as a Hub dataset",
@@ -142,6 +147,13 @@ def run_evaluate(args) -> int:
         raise UserError(
             "pass exactly one of --samples FILE.jsonl (score) or --model PATH_OR_ID (generate)"
         )
+    if args.samples and args.limit:
+        raise UserError(
+            "--limit applies to --model (generate for the first N tasks); to score part of a "
+            "samples file, pass a file with only those rows"
+        )
+    if args.model_card and args.limit and not args.allow_partial:
+        raise _partial_card_error(f"--limit {args.limit} leaves out tasks")
     from evaluation.benchmarks import get_benchmark
     from evaluation.sandbox import Sandbox
 
@@ -159,12 +171,30 @@ def run_evaluate(args) -> int:
 
         samples = read_samples(args.samples)
         generation = None
+        if args.model_card and not args.allow_partial:
+            missing = _tasks_without_samples(benchmark, problems, samples)
+            if missing:
+                raise _partial_card_error(
+                    f"{len(missing)} of {len(problems)} tasks have no sample (e.g. {missing[0]})"
+                )
     else:
         samples, generation = _generate(args, benchmark, problems, output)
     scored = _score(args, benchmark, problems, samples, sandbox, ks, output, generation)
     _print_summary(scored.summary, output)
-    _publish(args, benchmark, scored.summary, output)
+    _publish(args, benchmark, problems, scored.summary, output)
     return 0
+
+
+def _tasks_without_samples(benchmark, problems, samples) -> list[str]:
+    sampled = {benchmark.normalize_task_id(row["task_id"]) for row in samples}
+    return [task_id for task_id in problems if task_id not in sampled]
+
+
+def _partial_card_error(why: str) -> UserError:
+    return UserError(
+        f"{why}, so its pass@k is not the benchmark's: not writing it to --model-card. Score the "
+        "complete set, or pass --allow-partial to publish it anyway."
+    )
 
 
 def _languages(benchmark, language: str) -> list[str]:
@@ -255,24 +285,32 @@ def _print_summary(summary: dict, output: Path) -> None:
         if block.get("n_skipped"):
             line += f", {block['n_skipped']} SKIPPED: {'; '.join(block['skipped'])}"
         print(line + ")")
+        missing = block.get("n_tasks_without_samples", 0)
+        if missing:
+            print(
+                f"  WARNING: {language}: {missing} tasks have no sample (a partial set); its "
+                "pass@k covers only the tasks sampled"
+            )
     if "languages" in summary:
         scores = ", ".join(
             f"{k} {100 * v:.1f}%" for k, v in summary.items() if k.startswith("pass@")
         )
-        print(f"  average: {scores}")
+        scored = summary["languages_scored"]
+        print(f"  average of {len(scored)} scored languages ({', '.join(scored)}): {scores}")
 
 
-def _publish(args, benchmark, summary, output) -> None:
+def _publish(args, benchmark, problems, summary, output) -> None:
     from evaluation import model_card
 
     source_url = None
     if args.push_generations:
-        existing = model_card.existing_benchmarks(args.push_generations)
+        existing = model_card.existing_configs(args.push_generations)
         with tempfile.TemporaryDirectory() as staging:
             folder = model_card.generations_folder(
                 output,
                 staging,
                 benchmark,
+                problems,
                 repo_id=args.push_generations,
                 model=args.model_name or args.model or "samples",
                 summary=summary,

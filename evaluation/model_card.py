@@ -4,15 +4,18 @@
 datasets ``openai_humaneval``, ``mbpp``, ``bigcode/humanevalpack`` with the language as config;
 metric ``pass@k`` in percent, as papers and leaderboards print it). `update_model_card` adds them to
 a local model card's YAML front matter (the training issue's card), replacing entries for the same
-dataset, config and metric, and keeping everything else. `generations_folder` lays out what
-`push_generations` uploads: ``<benchmark>/results.jsonl`` (every prompt, raw generation,
-completion and verdict) and ``summary.json``, with a dataset card, so anyone can re-score them with
-``wavecoder evaluate --samples``.
+dataset, config and metric, and keeping everything else. A HumanEvalPack "average" entry is
+published only when all six languages were scored; otherwise only the per-language entries.
+`generations_folder` lays out what `push_generations` uploads: one folder, and dataset config, per
+benchmark and language (``humaneval``, ``mbpp``, ``humanevalfix-python``, ``humanevalfix-js``...),
+each with ``results.jsonl`` (every prompt, raw generation, completion and verdict) and
+``summary.json``, so that pushing another language never overwrites one already there; the dataset
+card says how to re-score each with ``wavecoder evaluate --samples``.
 """
 
 from __future__ import annotations
 
-import shutil
+import json
 from pathlib import Path
 
 from evaluation.benchmarks import Benchmark
@@ -31,17 +34,20 @@ tags:
 # Generations of {model} on code benchmarks
 
 Produced by `wavecoder evaluate` (sandboxed execution, pass@k with the unbiased estimator).
-Each `<benchmark>/results.jsonl` row holds the `prompt`, the `raw_generation`, the processed
-`completion`, `passed` and `result`; `<benchmark>/summary.json` holds the scores.
+One config per benchmark and language: each `<config>/results.jsonl` row holds the `prompt`, the
+`raw_generation`, the processed `completion`, `passed` and `result`; `<config>/summary.json` holds
+the scores.
 
-Re-score any of them:
+Re-score them:
 
 ```bash
 huggingface-cli download {repo_id} --repo-type dataset --local-dir generations
-wavecoder evaluate --benchmark {benchmark} --samples generations/{benchmark}/results.jsonl{language_flag}
+{commands}
 ```
 
-| benchmark | metric | value (%) |
+Scores of the latest upload:
+
+| config | metric | value (%) |
 |---|---|---|
 {table}
 """
@@ -78,8 +84,9 @@ def eval_results(benchmark: Benchmark, summary: dict, *, source_url: str | None 
             add(block, f"{benchmark.display_name} ({LANGUAGES[language].display})", language)
         else:
             add(block, benchmark.display_name, benchmark.dataset_config)
-    if pack and len(blocks) > 1:
-        add(summary, f"{benchmark.display_name} (average of {len(blocks)} languages)", None)
+    scored = summary.get("languages_scored", [])
+    if pack and "languages" in summary and set(scored) >= set(benchmark.languages):
+        add(summary, f"{benchmark.display_name} (average of {len(scored)} languages)", None)
     return results
 
 
@@ -108,56 +115,73 @@ def update_model_card(path: str | Path, results: list, *, model_name: str | None
     return path
 
 
+def config_name(benchmark: Benchmark, language: str) -> str:
+    """The generations dataset's config (and folder) for one benchmark and language."""
+    return benchmark.name if benchmark.languages == ("python",) else f"{benchmark.name}-{language}"
+
+
+def rescore_command(config: str) -> str:
+    """The `wavecoder evaluate` command that re-scores the downloaded `config` folder."""
+    benchmark, _, language = config.partition("-")
+    flag = f" --language {language}" if language else ""
+    return (
+        f"wavecoder evaluate --benchmark {benchmark}{flag} "
+        f"--samples generations/{config}/results.jsonl --output out/{config}"
+    )
+
+
 def generations_folder(
     output_dir: str | Path,
     staging: str | Path,
     benchmark: Benchmark,
+    problems: dict,
     *,
     repo_id: str,
     model: str,
     summary: dict,
     existing: tuple[str, ...] = (),
 ) -> Path:
-    """Lay out the dataset to upload in `staging`; `existing`: benchmarks already in the repo."""
+    """Lay out the dataset to upload in `staging`: the results of `output_dir` split into one
+    folder per language of `problems` (task id -> Problem); `existing`: configs already in the
+    repo."""
     output_dir, staging = Path(output_dir), Path(staging)
-    target = staging / benchmark.name
-    target.mkdir(parents=True, exist_ok=True)
-    for name in ("results.jsonl", "summary.json"):
-        shutil.copyfile(output_dir / name, target / name)
-    names = sorted({benchmark.name, *existing})
+    rows = [json.loads(line) for line in (output_dir / "results.jsonl").open(encoding="utf-8")]
+    by_language: dict[str, list[str]] = {}
+    for row in rows:
+        line = json.dumps(row) + "\n"
+        by_language.setdefault(problems[row["task_id"]].language, []).append(line)
+    blocks = summary.get("languages") or {summary.get("language", "python"): summary}
+    table = []
+    for language, lines in by_language.items():
+        config = config_name(benchmark, language)
+        target = staging / config
+        target.mkdir(parents=True, exist_ok=True)
+        (target / "results.jsonl").write_text("".join(lines), encoding="utf-8")
+        block = {"benchmark": benchmark.name, "language": language, **blocks.get(language, {})}
+        (target / "summary.json").write_text(json.dumps(block, indent=2) + "\n", encoding="utf-8")
+        table += [
+            f"| {config} | {key} | {100 * value:.1f} |"
+            for key, value in block.items()
+            if key.startswith("pass@")
+        ]
+    names = sorted({*(config_name(benchmark, lang) for lang in by_language), *existing})
     configs = "\n".join(
         f"- config_name: {name}\n  data_files:\n  - split: test\n    path: {name}/results.jsonl"
         for name in names
     )
-    rows = [
-        f"| {benchmark.name}{' ' + lang if lang else ''} | {key} | {100 * value:.1f} |"
-        for lang, block in _blocks(summary)
-        for key, value in block.items()
-        if key.startswith("pass@")
-    ]
-    language = summary.get("language")
     card = GENERATIONS_CARD.format(
         configs=configs,
         model=model,
         repo_id=repo_id,
-        benchmark=benchmark.name,
-        language_flag=f" --language {language}" if language and language != "python" else "",
-        table="\n".join(rows),
+        commands="\n".join(rescore_command(name) for name in names),
+        table="\n".join(table),
     )
     (staging / "README.md").write_text(card, encoding="utf-8")
     return staging
 
 
-def _blocks(summary: dict):
-    if "languages" in summary:
-        yield "average", summary
-        yield from summary["languages"].items()
-    else:
-        yield summary.get("language", ""), summary
-
-
-def existing_benchmarks(repo_id: str, token: str | None = None) -> tuple[str, ...]:
-    """Benchmarks already uploaded to the generations dataset (none if it does not exist)."""
+def existing_configs(repo_id: str, token: str | None = None) -> tuple[str, ...]:
+    """Configs already uploaded to the generations dataset (none if it does not exist)."""
     from huggingface_hub import HfApi
 
     try:

@@ -64,7 +64,10 @@ def test_scores_samples_into_results_and_summary(humaneval_samples, tmp_path, sa
     assert summary["pass@1"] == 0.5 and summary["pass@2"] == 1.0
     assert summary["n_tasks"] == 3 and summary["n_tasks_without_samples"] == 161
     assert summary["sandbox"] == "bwrap" and summary["timeout_s"] == 3.0
-    assert "pass@1 50.0%" in capsys.readouterr().out
+    assert summary["partial"] is True
+    out = capsys.readouterr().out
+    assert "pass@1 50.0%" in out
+    assert "WARNING: python: 161 tasks have no sample (a partial set)" in out
 
 
 @pytest.mark.parametrize(
@@ -75,6 +78,11 @@ def test_scores_samples_into_results_and_summary(humaneval_samples, tmp_path, sa
         (["--benchmark", "humaneval", "--samples", "x.jsonl", "--language", "js"], "Python only"),
         (["--samples", "x.jsonl"], "--benchmark is required"),
         (["--benchmark", "mbpp", "--samples", "x.jsonl", "--k", "1,a"], "--k must be"),
+        (["--benchmark", "mbpp", "--samples", "x.jsonl", "--limit", "3"], "--limit applies to"),
+        (
+            ["--benchmark", "mbpp", "--model", "m", "--limit", "3", "--model-card", "R.md"],
+            "--limit 3 leaves out tasks",
+        ),
     ],
 )
 def test_flag_mistakes_are_user_errors(argv, message, capsys):
@@ -193,7 +201,7 @@ def test_humanevalfix_all_languages(humanevalpack_dir, tmp_path, sandbox):
     assert len(results) == 24
 
 
-def test_writes_model_index_and_replaces_it_on_rerun(humaneval_samples, tmp_path, sandbox):
+def test_writes_model_index_and_replaces_it_on_rerun(humaneval_samples, tmp_path, sandbox, capsys):
     card = tmp_path / "model" / "README.md"
     card.parent.mkdir()
     card.write_text(
@@ -212,6 +220,12 @@ def test_writes_model_index_and_replaces_it_on_rerun(humaneval_samples, tmp_path
         "--model-name",
         "wavecoder-ds-6.7b",
     ]
+    before = card.read_text()
+    # 3 of HumanEval's 164 tasks: refused, the card untouched, unless asked for.
+    assert main(argv) == 2
+    assert "161 of 164 tasks have no sample" in capsys.readouterr().err
+    assert card.read_text() == before
+    argv.append("--allow-partial")
     assert main(argv) == 0
     assert main(argv) == 0
     from huggingface_hub import ModelCard
