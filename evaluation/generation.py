@@ -7,14 +7,22 @@ the request's response prefix). `generate_samples` turns them into samples rows 
 processed ``completion`` next to the ``raw_generation``.
 
 - `TransformersGenerator`: a local folder or Hub id, batched ``model.generate`` with left padding;
-  the ``chat`` template uses the tokenizer's chat template;
+  the ``chat`` template uses the tokenizer's chat template. The tokenizer adds its special tokens
+  (BOS) except to a chat prompt that already starts with BOS. A batch only holds requests with the
+  same stop sequences (``generate`` stops each row at any of its batch's);
 - `OpenAIGenerator`: any OpenAI-compatible server (vLLM, TGI, `transformers serve`, OpenAI): the
-  completions API for ``alpaca``/``plain``, the chat API for ``chat`` (no priming there);
-- `VLLMGenerator`: vLLM's offline engine, where the `vllm` package is installed.
+  completions API for ``alpaca``/``plain``, the chat API for ``chat`` (no priming there). OpenAI
+  accepts at most 4 stop sequences: the first 4 go to the server, the raw text is cut at the rest;
+- `VLLMGenerator`: vLLM's offline engine, where the `vllm` package is installed, with each
+  request's own stop sequences.
+
+Stop sequences: the request's continuation stops (a primed or ``plain`` prompt continues code)
+first, then the Alpaca turn markers.
 """
 
 from __future__ import annotations
 
+import itertools
 import logging
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,10 +30,13 @@ from dataclasses import asdict, dataclass
 
 from evaluation.benchmarks import Benchmark, Problem, Request
 from evaluation.benchmarks.humanevalexplain import HumanEvalExplain
+from evaluation.postprocess import truncate_at_stops
 from evaluation.prompts import ALPACA_STOPS, format_prompt
 from pipeline.errors import UserError
 
 log = logging.getLogger(__name__)
+# The OpenAI API refuses more stop sequences than this.
+OPENAI_MAX_STOPS = 4
 
 
 @dataclass(frozen=True)
@@ -48,9 +59,9 @@ class Generation:
     primed: bool
 
 
-def _stops(request: Request, config: GenerationConfig) -> list[str]:
-    continuation = config.template == "plain" or bool(request.response_prefix)
-    return list(ALPACA_STOPS) + (list(request.stops) if continuation else [])
+def _stops(request: Request, primed: bool) -> tuple[str, ...]:
+    """Stop sequences for `request`: its own when the prompt continues code, then Alpaca's."""
+    return (*(request.stops if primed else ()), *ALPACA_STOPS)
 
 
 class TransformersGenerator:
@@ -89,18 +100,10 @@ class TransformersGenerator:
 
         torch.manual_seed(config.seed)
         prompts = [self.prompt(r, config.template) for r in requests]
-        results: list[list[Generation]] = []
-        for start in range(0, len(prompts), config.batch_size):
-            batch = prompts[start : start + config.batch_size]
-            stops = sorted(
-                {s for r in requests[start : start + config.batch_size] for s in _stops(r, config)}
-            )
-            inputs = self.tokenizer(
-                [p.prompt for p in batch],
-                return_tensors="pt",
-                padding=True,
-                add_special_tokens=False,
-            ).to(self.device)
+        stops = [_stops(r, p.primed) for r, p in zip(requests, prompts, strict=True)]
+        results: list[list[Generation]] = [[] for _ in prompts]
+        for batch in _batches_by_stops(stops, config.batch_size):
+            inputs = self.encode([prompts[i].prompt for i in batch], config.template)
             sampling = {"do_sample": False}
             if config.temperature > 0:
                 sampling = {
@@ -114,17 +117,41 @@ class TransformersGenerator:
                     max_new_tokens=config.max_new_tokens,
                     num_return_sequences=config.n,
                     pad_token_id=self.tokenizer.pad_token_id,
-                    stop_strings=stops or None,
+                    stop_strings=list(stops[batch[0]]) or None,
                     tokenizer=self.tokenizer,
                     **sampling,
                 )
             new_tokens = output[:, inputs["input_ids"].shape[1] :]
             texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-            for index, prompt in enumerate(batch):
-                chunk = texts[index * config.n : (index + 1) * config.n]
-                results.append([Generation(prompt.prompt, text, prompt.primed) for text in chunk])
-            log.info("generated %d/%d prompts", len(results), len(prompts))
+            for position, index in enumerate(batch):
+                chunk = texts[position * config.n : (position + 1) * config.n]
+                prompt = prompts[index]
+                results[index] = [Generation(prompt.prompt, text, prompt.primed) for text in chunk]
+            done = sum(bool(r) for r in results)
+            log.info("generated %d/%d prompts", done, len(prompts))
         return results
+
+    def encode(self, texts: list[str], template: str):
+        """Token ids of `texts` on the model's device, left-padded.
+
+        The tokenizer adds its special tokens (BOS for most code models, which expect it), except
+        to a chat prompt that already starts with BOS (most chat templates write it themselves).
+        """
+        bos = self.tokenizer.bos_token
+        add_special = not (template == "chat" and bos and texts[0].startswith(bos))
+        return self.tokenizer(
+            texts, return_tensors="pt", padding=True, add_special_tokens=add_special
+        ).to(self.device)
+
+
+def _batches_by_stops(stops: list[tuple[str, ...]], size: int) -> list[list[int]]:
+    """Indices of the requests in batches of at most `size` that share their stop sequences."""
+    order = sorted(range(len(stops)), key=lambda i: stops[i])
+    batches = []
+    for _, group in itertools.groupby(order, key=lambda i: stops[i]):
+        group = list(group)
+        batches += [group[start : start + size] for start in range(0, len(group), size)]
+    return batches
 
 
 class OpenAIGenerator:
@@ -140,19 +167,29 @@ class OpenAIGenerator:
     def _one(self, request: Request, config: GenerationConfig) -> list[Generation]:
         import openai
 
+        # The chat API cannot prime the answer: it is Markdown, not a continuation.
+        primed = config.template != "chat" and (
+            bool(request.response_prefix) or config.template == "plain"
+        )
+        stops = _stops(request, primed)
         common = {
             "model": self.model,
             "max_tokens": config.max_new_tokens,
             "temperature": config.temperature,
             "top_p": config.top_p if config.temperature > 0 else 1.0,
             "n": config.n,
+            "stop": list(stops[:OPENAI_MAX_STOPS]),
         }
+        rest = stops[OPENAI_MAX_STOPS:]
         try:
             if config.template == "chat":
                 messages = [{"role": "user", "content": request.instruction}]
                 reply = self.client.chat.completions.create(messages=messages, **common)
                 texts = [choice.message.content or "" for choice in reply.choices]
-                return [Generation(request.instruction, text, False) for text in texts]
+                return [
+                    Generation(request.instruction, truncate_at_stops(text, rest), False)
+                    for text in texts
+                ]
             prompt = format_prompt(
                 config.template, request.instruction, request.response_prefix, plain=request.plain
             )
@@ -165,8 +202,10 @@ class OpenAIGenerator:
             raise UserError(
                 f"the endpoint refused the request ({exc.status_code}): {exc.message}"
             ) from exc
-        primed = bool(request.response_prefix) or config.template == "plain"
-        return [Generation(prompt, choice.text, primed) for choice in reply.choices]
+        return [
+            Generation(prompt, truncate_at_stops(choice.text, rest), primed)
+            for choice in reply.choices
+        ]
 
     def generate(
         self, requests: Sequence[Request], config: GenerationConfig
@@ -201,20 +240,22 @@ class VLLMGenerator:
             )
             for r in requests
         ]
-        params = SamplingParams(
-            n=config.n,
-            temperature=config.temperature,
-            top_p=config.top_p if config.temperature > 0 else 1.0,
-            max_tokens=config.max_new_tokens,
-            seed=config.seed,
-        )
+        primed = [bool(r.response_prefix) or config.template == "plain" for r in requests]
+        params = [
+            SamplingParams(
+                n=config.n,
+                temperature=config.temperature,
+                top_p=config.top_p if config.temperature > 0 else 1.0,
+                max_tokens=config.max_new_tokens,
+                seed=config.seed,
+                stop=list(_stops(r, p)),
+            )
+            for r, p in zip(requests, primed, strict=True)
+        ]
         outputs = self.llm.generate(prompts, params)
         return [
-            [
-                Generation(p, o.text, bool(r.response_prefix) or config.template == "plain")
-                for o in out.outputs
-            ]
-            for p, r, out in zip(prompts, requests, outputs, strict=True)
+            [Generation(p, o.text, was_primed) for o in out.outputs]
+            for p, was_primed, out in zip(prompts, primed, outputs, strict=True)
         ]
 
 

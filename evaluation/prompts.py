@@ -12,6 +12,8 @@ into the model's input:
 
 from __future__ import annotations
 
+from pipeline.errors import UserError
+
 TEMPLATES = ("alpaca", "chat", "plain")
 
 ALPACA = (
@@ -57,7 +59,10 @@ def format_prompt(
         text = ALPACA.format(instruction=instruction) + response_prefix
     elif template == "chat":
         if tokenizer is None or not getattr(tokenizer, "chat_template", None):
-            raise ValueError("the chat template needs a tokenizer with a chat_template")
+            raise UserError(
+                "--template chat needs the model's chat template, and its tokenizer has none; "
+                "use --template alpaca (WaveCoder's prompt) or --template plain (base models)"
+            )
         messages = [{"role": "user", "content": instruction}]
         text = tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
         text += response_prefix

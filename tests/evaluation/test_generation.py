@@ -9,8 +9,10 @@ import pytest
 from scripted_openai import ScriptedOpenAI
 
 from evaluation.benchmarks import get_benchmark
-from evaluation.prompts import ALPACA
+from evaluation.generation import GenerationConfig, TransformersGenerator
+from evaluation.prompts import ALPACA, format_prompt
 from pipeline.cli import main
+from pipeline.errors import UserError
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"
@@ -20,8 +22,9 @@ CHAT_TEMPLATE = (
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory):
-    """A randomly initialised 2-layer Llama with a byte-level BPE tokenizer trained here."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
+    """A randomly initialised 2-layer Llama with a byte-level BPE tokenizer trained here, which
+    adds BOS like most code models' tokenizers."""
+    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
     from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
 
     folder = tmp_path_factory.mktemp("tiny-model")
@@ -36,6 +39,10 @@ def tiny_model(tmp_path_factory):
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
     )
     bpe.train_from_iterator(corpus, trainer)
+    bos_id = bpe.token_to_id("<s>")
+    bpe.post_processor = processors.TemplateProcessing(
+        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos_id)]
+    )
     tokenizer = PreTrainedTokenizerFast(
         tokenizer_object=bpe, unk_token="<unk>", bos_token="<s>", eos_token="</s>"
     )
@@ -226,3 +233,84 @@ def test_unreachable_endpoint_is_a_user_error(tmp_path, sandbox, capsys):
     )
     assert code == 2
     assert "cannot reach http://127.0.0.1:9/v1" in capsys.readouterr().err
+
+
+def test_bos_is_added_once(tiny_model):
+    generator = TransformersGenerator(str(tiny_model), device="cpu")
+    tokenizer = generator.tokenizer
+    bos = tokenizer.bos_token_id
+    for template in ("alpaca", "plain"):
+        ids = generator.encode(["def f():"], template)["input_ids"][0].tolist()
+        assert ids[0] == bos and ids[1] != bos, template
+    # A chat template that writes BOS itself: the tokenizer must not add a second one.
+    tokenizer.chat_template = "{{ bos_token }}" + CHAT_TEMPLATE
+    text = format_prompt("chat", "Write f.", tokenizer=tokenizer)
+    ids = generator.encode([text], "chat")["input_ids"][0].tolist()
+    assert ids[0] == bos and ids[1] != bos
+    tokenizer.chat_template = CHAT_TEMPLATE
+    text = format_prompt("chat", "Write f.", tokenizer=tokenizer)
+    assert generator.encode([text], "chat")["input_ids"][0].tolist()[0] == bos
+
+
+def test_transformers_batches_never_mix_stop_sequences(tiny_model, humanevalpack_dir, monkeypatch):
+    benchmark = get_benchmark("humanevalfix")
+    problems = []
+    for language in ("python", "js"):
+        problems += benchmark.load(language, str(humanevalpack_dir)).values()
+    generator = TransformersGenerator(str(tiny_model), device="cpu")
+    calls = []
+    original = generator.model.generate
+
+    def generate(**kwargs):
+        calls.append((kwargs["input_ids"].shape[0], tuple(kwargs["stop_strings"])))
+        return original(**kwargs)
+
+    monkeypatch.setattr(generator.model, "generate", generate)
+    requests = [benchmark.request(p) for p in problems]
+    config = GenerationConfig(template="plain", max_new_tokens=2, batch_size=8)
+    results = generator.generate(requests, config)
+    assert len(results) == 4 and all(len(r) == 1 for r in results)
+    # Results stay in request order: each prompt ends with its own language's declaration.
+    for problem, (generation,) in zip(problems, results, strict=True):
+        assert generation.prompt.endswith(benchmark.prompt_base(problem).rstrip())
+    python_stops = (*requests[0].stops, "\n### Instruction", "\n### Response", "\n### Input")
+    js_stops = (*requests[2].stops, "\n### Instruction", "\n### Response", "\n### Input")
+    assert sorted(calls) == sorted([(2, python_stops), (2, js_stops)])
+
+
+def test_chat_template_without_one_is_a_user_error():
+    class NoChatTemplate:
+        chat_template = None
+
+    with pytest.raises(UserError, match="--template alpaca"):
+        format_prompt("chat", "Write f.", tokenizer=NoChatTemplate())
+
+
+def test_openai_gets_at_most_four_stops_and_the_rest_cut_locally(tmp_path, sandbox):
+    problems = get_benchmark("humaneval").load()
+    out = tmp_path / "out"
+    # "\nprint" is the fifth Python stop: the server is not told, the client cuts there.
+    with ScriptedOpenAI(lambda prompt: "    return 1\nprint(1)\n") as server:
+        code = main(
+            [
+                "evaluate",
+                "--benchmark",
+                "humaneval",
+                "--model",
+                "m",
+                "--base-url",
+                server.base_url,
+                "--template",
+                "plain",
+                "--limit",
+                "1",
+                "--output",
+                str(out),
+            ]
+        )
+    assert code == 0
+    (_, body), *_ = server.requests
+    assert body["stop"] == ["\nclass", "\ndef", "\n#", "\n@"]
+    (sample,) = read_jsonl(out / "samples.jsonl")
+    assert sample["prompt"] == problems["HumanEval/0"].prompt
+    assert sample["raw_generation"] == "    return 1"
