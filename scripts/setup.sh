@@ -2,9 +2,10 @@
 # Installs everything wavecoder and its tests need into the active Python environment.
 #
 # - Debian packages: bubblewrap (the evaluation sandbox) and the HumanEvalPack toolchains (Node.js,
-#   a JDK, g++ with libssl, Go with testify, Rust with the rand/regex/md5 crates). Skipped with a
-#   note when apt-get is unavailable or not root; the sandbox then refuses to run until bwrap is
-#   installed, and languages without a toolchain are counted as skipped.
+#   a JDK, g++ with libssl, Go with testify, Rust with the rand/regex/md5 crates), one group at a
+#   time, never fatal. Without apt-get or root it prints the apt-get command instead; the sandbox
+#   then refuses to run until bwrap is installed, and languages without a toolchain are counted
+#   as skipped.
 # - The offline Go/Rust test dependencies (`wavecoder evaluate --prepare-toolchains go rust`).
 # - PyTorch: the CPU build 2.13.0 first, unless a torch is already installed (a GPU build stays),
 #   so that the package's own `torch>=...` range installs nothing more.
@@ -13,16 +14,26 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
+# One apt-get install per group: a package this distribution lacks skips only its own language.
+APT_GROUPS=(
+  "bubblewrap"                                                      # the evaluation sandbox
+  "nodejs"                                                          # JavaScript
+  "default-jdk-headless"                                            # Java
+  "g++ libssl-dev"                                                  # C++ (libssl: the md5 task)
+  "golang-go golang-github-stretchr-testify-dev"                    # Go, testify
+  "rustc cargo librust-rand-dev librust-regex-dev librust-md5-dev"  # Rust (rustup's stays first)
+)
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq bubblewrap >/dev/null
-  # HumanEvalPack languages (evaluation/languages.py); rustup's rustc, where present, stays first.
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-    nodejs default-jdk-headless g++ libssl-dev golang-go golang-github-stretchr-testify-dev \
-    rustc cargo librust-rand-dev librust-regex-dev librust-md5-dev >/dev/null \
-    || echo "setup: some HumanEvalPack toolchains did not install; their languages are skipped" >&2
+  apt-get update -qq || echo "setup: apt-get update failed; installing from the current lists" >&2
+  for group in "${APT_GROUPS[@]}"; do
+    # shellcheck disable=SC2086 # a group is several package names
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $group >/dev/null \
+      || echo "setup: could not install $group; evaluation skips what needs it" >&2
+  done
 else
-  echo "setup: not root or no apt-get; install bubblewrap yourself for sandboxed evaluation" >&2
+  echo "setup: not root or no apt-get; the sandbox (bubblewrap) and the HumanEvalPack toolchains" >&2
+  echo "setup: are not installed. On Debian/Ubuntu, as root:" >&2
+  echo "  apt-get install --no-install-recommends ${APT_GROUPS[*]}" >&2
 fi
 
 if ! "$PYTHON" -c "import torch" 2>/dev/null; then
