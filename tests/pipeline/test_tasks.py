@@ -9,7 +9,7 @@ from collections import Counter
 
 import pytest
 
-from pipeline.generation.assignment import assign_tasks, task_counts
+from pipeline.generation.assignment import assign_tasks
 from pipeline.generation.postfilter import postfilter
 from pipeline.generation.prompts import render, render_case
 from pipeline.tasks import all_tasks, default_mix, get_task
@@ -95,22 +95,27 @@ def test_generator_prompt_is_rendered_from_the_template_with_numbered_requiremen
     assert prompt.endswith("Input (python):\nx = 1\n\nOutput:\n")
 
 
-def test_task_counts_follow_the_mix_exactly_and_assignment_is_seeded():
-    assert task_counts(1000, default_mix()) == {
-        "generation": 572,
-        "repair": 158,
-        "summarization": 158,
-        "translation": 112,
-    }
-    first = assign_tasks(200, default_mix(), seed=7)
-    assert first == assign_tasks(200, default_mix(), seed=7)
-    assert first != assign_tasks(200, default_mix(), seed=8)
-    assert (
-        Counter(first)
-        == Counter(assign_tasks(200, default_mix(), seed=8))
-        == Counter(task_counts(200, default_mix()))
-    )
-    assert task_counts(5, {"repair": 1.0}) == {"repair": 5}
+def test_assignment_follows_the_mix_at_every_prefix_and_is_seeded():
+    mix = default_mix()
+    shares = {task: share / sum(mix.values()) for task, share in mix.items()}
+    for seed in (7, 8, 9):
+        tasks = assign_tasks(2000, mix, seed=seed)
+        counts = Counter()
+        for i, task in enumerate(tasks, start=1):
+            counts[task] += 1
+            assert all(abs(counts[t] - i * shares[t]) < 2 for t in mix), (seed, i)
+    first = assign_tasks(200, mix, seed=7)
+    assert first == assign_tasks(200, mix, seed=7)
+    assert sum(a != b for a, b in zip(first, assign_tasks(200, mix, seed=8), strict=True)) > 50
+    assert assign_tasks(5, {"repair": 1.0}, seed=1) == ["repair"] * 5
+
+
+def test_selecting_more_rows_never_changes_the_tasks_of_the_first_ones():
+    # A larger k extends KCenterGreedy's selection; the rows already there keep their tasks.
+    mix = default_mix()
+    for seed in (1, 42):
+        assert assign_tasks(120, mix, seed)[:100] == assign_tasks(100, mix, seed)
+        assert assign_tasks(1000, mix, seed)[:7] == assign_tasks(7, mix, seed)
 
 
 def test_adding_a_fifth_task_is_one_new_module(tmp_path, monkeypatch):
