@@ -31,10 +31,17 @@ _NOINPUT_VALUES = {
     "no additional information is required",
     "no additional information needed",
 }
+# A key line starts at column 0 (a markdown list, heading or bold marker may precede the key):
+# an indented `instruction: str` is a dataclass field or YAML inside the solution, not a key.
 _KEY_LINE = re.compile(
-    r"^[ \t]*(?:[-*#>]+[ \t]*)?\**[ \t]*(task[_ ]name|instruction|information|solution)"
+    r"^(?:[-*#>]+[ \t]*)?\**[ \t]*(task[_ ]name|instruction|information|solution)"
     r"[ \t]*\**[ \t]*:\**",
     re.IGNORECASE | re.MULTILINE,
+)
+_FENCE_LINE = re.compile(r"^[ \t]*```", re.MULTILINE)
+# Where a JSON reply may start after a preamble: a `{` opening a line, or a ```json fence.
+_JSON_START = re.compile(
+    r"^[ \t]*(?:```(?:json)?[ \t]*\n[ \t]*)?(\{)", re.IGNORECASE | re.MULTILINE
 )
 # At the start of a line only: an indented "# analysis:" is a comment inside the code.
 _ANALYSIS = re.compile(r"^\**analysis\**[ \t]*:", re.IGNORECASE | re.MULTILINE)
@@ -86,12 +93,38 @@ def postfilter(text: str | None, task: CodeTask, row: dict, *, truncated: bool =
 
 
 def parse_case(text: str) -> dict:
-    """The four keys of exactly one case, from JSON or from the `key: value` layout."""
+    """The four keys of exactly one case, from JSON or from the `key: value` layout.
+
+    A JSON object after a preamble ("Here is the case:") is read when the reply has no key lines.
+    """
     body = _ANALYSIS.split(text, maxsplit=1)[0].strip()
     unfenced = _unfence(body)
     if unfenced.startswith(("{", "[")):
         return _parse_json(unfenced)
+    if not _key_lines(body):
+        start = first_json_object(body)
+        if start is not None:
+            return _parse_json(body[start:])
     return _parse_layout(body)
+
+
+def first_json_object(text: str) -> int | None:
+    """Offset of the first JSON object that opens a line (or a ```json fence) and decodes."""
+    decoder = json.JSONDecoder()
+    for match in _JSON_START.finditer(text):
+        try:
+            data, _ = decoder.raw_decode(text, match.start(1))
+        except json.JSONDecodeError:
+            continue
+        if isinstance(data, dict):
+            return match.start(1)
+    return None
+
+
+def _key_lines(text: str) -> list[re.Match]:
+    """Key lines outside ``` fences (a fenced solution may hold YAML with such keys)."""
+    fences = [m.start() for m in _FENCE_LINE.finditer(text)]
+    return [m for m in _KEY_LINE.finditer(text) if sum(f < m.start() for f in fences) % 2 == 0]
 
 
 def _parse_json(text: str) -> dict:
@@ -134,7 +167,7 @@ def _parse_json(text: str) -> dict:
 
 
 def _parse_layout(text: str) -> dict:
-    matches = list(_KEY_LINE.finditer(text))
+    matches = _key_lines(text)
     keys = [m.group(1).lower().replace(" ", "_") for m in matches]
     if not matches:
         if _REFUSAL.match(text):

@@ -133,3 +133,33 @@ def test_parse_generation_keeps_parsed_values_of_a_rejected_case():
 )
 def test_count_sentences(text, expected):
     assert count_sentences(text) == expected
+
+
+def test_key_words_inside_the_solution_code_are_not_keys():
+    # An indented dataclass field, and YAML at column 0 inside the fenced solution.
+    code = (
+        'CONFIG = """\ninstruction: add\nsolution: sum\n"""\n\n\n@dataclass\nclass Example:\n'
+        "    instruction: str\n    information: str = ''\n    solution: str = ''"
+    )
+    text = LAYOUT.replace("def add(a, b):\n    return a + b", code)
+    case = postfilter(text, GENERATION, ROW)
+    assert case.solution == code
+    assert case.instruction == "Write a Python function that adds two numbers."
+
+
+def test_a_json_case_after_a_preamble_is_read():
+    data = {
+        "task_name": "Add",
+        "instruction": "Write a Python adder.",
+        "information": "none",
+        "solution": "def add(a, b):\n    return a + b",
+    }
+    for text in (
+        f"Here is the case:\n{json.dumps(data, indent=2)}",
+        f"Sure, here it is.\n\n```json\n{json.dumps(data)}\n```\nHope this helps.",
+    ):
+        assert postfilter(text, GENERATION, ROW).as_dict() == {**data, "information": NOINPUT}
+    # Code with braces but no case is still unparseable, not malformed JSON.
+    with pytest.raises(PostFilterRejected) as info:
+        postfilter("Sure:\nfunc F() {\n}\n{\n  broken", GENERATION, ROW)
+    assert info.value.check == "unparseable"
