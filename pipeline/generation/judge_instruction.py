@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from distilabel.steps.tasks import Task
 from pydantic import Field
 
+from pipeline.generation.postfilter import first_json_object
 from pipeline.generation.prompts import CASE_KEYS, render
 from pipeline.tasks import CodeTask, get_task
 
@@ -81,11 +82,13 @@ def parse_judgement(text: str | None, task: CodeTask) -> dict[str, Any]:
 
 def _read_answers(text: str) -> tuple[dict[int, tuple[bool, str]], bool | None]:
     stripped = text.strip().removeprefix("```json").removeprefix("```").removesuffix("```").strip()
-    if stripped.startswith("{"):
+    start = 0 if stripped.startswith("{") else first_json_object(stripped)
+    if start is not None:
         try:
-            return _read_json(json.loads(stripped))
-        except (json.JSONDecodeError, TypeError, ValueError, AttributeError):
+            data, _ = json.JSONDecoder().raw_decode(stripped, start)
+        except json.JSONDecodeError:
             return {}, None
+        return _read_json(data)
     answers: dict[int, tuple[bool, str]] = {}
     for match in _REASON_FIRST.finditer(text):
         answers.setdefault(
@@ -100,13 +103,21 @@ def _read_answers(text: str) -> tuple[dict[int, tuple[bool, str]], bool | None]:
     return answers, (overall.group(1).lower() == "yes") if overall else None
 
 
-def _read_json(data: dict) -> tuple[dict[int, tuple[bool, str]], bool | None]:
+def _read_json(data: Any) -> tuple[dict[int, tuple[bool, str]], bool | None]:
+    """Answers of a JSON judgement; an item without a rule number or a yes/no is left out, so
+    the rule it meant counts as unanswered (the judgement is then unreadable, not a crash)."""
+    if not isinstance(data, dict):
+        return {}, None
     answers = {}
-    for item in data.get("rules") or []:
+    items = data.get("rules")
+    for item in items if isinstance(items, list) else []:
+        if not isinstance(item, dict):
+            continue
         answer = str(item.get("answer", "")).strip().lower()
-        if answer in ("yes", "no"):
+        number = re.fullmatch(r"\D*(\d+)\D*", str(item.get("rule", "")).strip())
+        if answer in ("yes", "no") and number:
             answers.setdefault(
-                int(item["rule"]), (answer == "yes", str(item.get("reason", "")).strip())
+                int(number.group(1)), (answer == "yes", str(item.get("reason", "")).strip())
             )
     overall = str(data.get("overall", "")).strip().lower()
     return answers, {"yes": True, "no": False}.get(overall)

@@ -128,3 +128,27 @@ def test_judge_prompt_numbers_every_rule_and_shows_the_case():
         in prompt
     )
     assert prompt.rstrip().endswith("Overall: yes or no (yes only if every rule is answered yes)")
+
+
+def test_malformed_json_judgements_are_unreadable_not_a_crash():
+    no_numbers = {"rules": [{"reason": "r", "answer": "yes"}] * 7, "overall": "yes"}
+    for reply in (
+        json.dumps(no_numbers),
+        json.dumps({"rules": ["yes"] * 7, "overall": "yes"}),
+        json.dumps({"rules": {"1": "yes"}, "overall": "yes"}),
+        json.dumps([{"rule": 1, "answer": "yes"}]),
+    ):
+        out = parse_judgement(reply, TASK)
+        assert out["accepted"] is False
+        assert out["judgement_problem"].startswith("the judgement has no answer for rule 1")
+        reasons = rejection_reasons(out["judgement"], out["judgement_problem"])
+        assert [r["check"] for r in reasons] == ["judgement_unreadable"]
+
+
+def test_a_json_judgement_after_a_preamble_is_read():
+    data = {
+        "rules": [{"rule": f"Rule {n}", "reason": f"r{n}", "answer": "yes"} for n in range(1, 8)],
+        "overall": "yes",
+    }
+    out = parse_judgement("Here is my judgement:\n```json\n" + json.dumps(data) + "\n```", TASK)
+    assert out["accepted"] is True and out["judgement"]["rules"][0]["reason"] == "r1"
