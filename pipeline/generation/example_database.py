@@ -8,8 +8,9 @@ size, not on which request happened to finish first; and generating wave w can o
 wave w - 1.
 
 With a path, the database is a sqlite file saved with the run: the cases and each row's chosen
-examples persist, so a resumed run composes exactly the prompts it composed before (and its
-response cache answers them) while new rows see the pools as the run left them.
+examples, keyed by (row id, task, wave), persist, so a resumed run composes exactly the prompts
+it composed before (and its response cache answers them). A row whose task or wave differs from
+the remembered one draws afresh.
 """
 
 from __future__ import annotations
@@ -78,7 +79,7 @@ class ExampleDatabase:
     def __init__(self, tasks: dict[str, CodeTask], path: str | Path | None = None):
         self._cases: dict[str, ExampleCase] = {}
         self._pools: dict[tuple[str, bool], list[tuple[tuple, str]]] = {}
-        self._choices: dict[str, list[str]] = {}
+        self._choices: dict[tuple[str, str, int], list[str]] = {}
         self._db: sqlite3.Connection | None = None
         for case in seed_examples(tasks):
             self._insert(case)
@@ -93,16 +94,18 @@ class ExampleDatabase:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS cases (id TEXT PRIMARY KEY, body TEXT NOT NULL)"
         )
+        # `row_examples` replaced a `choices` table keyed by row id only, which older runs hold.
         self._db.execute(
-            "CREATE TABLE IF NOT EXISTS choices (row_id TEXT PRIMARY KEY, ids TEXT NOT NULL)"
+            "CREATE TABLE IF NOT EXISTS row_examples (row_id TEXT NOT NULL, task TEXT NOT NULL, "
+            "wave INTEGER NOT NULL, ids TEXT NOT NULL, PRIMARY KEY (row_id, task, wave))"
         )
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)"
         )
         for (body,) in self._db.execute("SELECT body FROM cases"):
             self._insert(ExampleCase(**json.loads(body)))
-        for row_id, ids in self._db.execute("SELECT row_id, ids FROM choices"):
-            self._choices[row_id] = json.loads(ids)
+        for row_id, task, wave, ids in self._db.execute("SELECT * FROM row_examples"):
+            self._choices[(row_id, task, wave)] = json.loads(ids)
 
     def _insert(self, case: ExampleCase) -> None:
         if case.id in self._cases:
@@ -126,7 +129,7 @@ class ExampleDatabase:
         self, row_id: str, task: str, wave: int, k: int, seed: int
     ) -> tuple[list[ExampleCase], list[ExampleCase]]:
         """k good and k bad whole cases for a row of `wave` (fewer if a pool is smaller)."""
-        remembered = self._choices.get(row_id)
+        remembered = self._choices.get((row_id, task, wave))
         if remembered is not None and all(i in self._cases for i in remembered):
             cases = [self._cases[i] for i in remembered]
             return [c for c in cases if c.good], [c for c in cases if not c.good]
@@ -138,10 +141,11 @@ class ExampleDatabase:
             picks = rng.sample(range(visible), min(k, visible))
             chosen.append([self._cases[pool[i][1]] for i in picks])
         ids = [c.id for c in chosen[0] + chosen[1]]
-        self._choices[row_id] = ids
+        self._choices[(row_id, task, wave)] = ids
         if self._db is not None:
             self._db.execute(
-                "INSERT OR REPLACE INTO choices VALUES (?, ?)", (row_id, json.dumps(ids))
+                "INSERT OR REPLACE INTO row_examples VALUES (?, ?, ?, ?)",
+                (row_id, task, wave, json.dumps(ids)),
             )
         return chosen[0], chosen[1]
 
@@ -165,9 +169,10 @@ class ExampleDatabase:
         if self._db is not None:
             self._db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
 
-    def export_jsonl(self, path: str | Path) -> int:
-        """Write every case as one JSON line (published with the dataset); returns the count."""
-        cases = self.cases()
+    def export_jsonl(self, path: str | Path, row_ids: set[str] | None = None) -> int:
+        """Write the seed cases and the cases of `row_ids` (default: all) as JSON lines; returns
+        the count. A run resumed with a smaller k leaves cases of rows it no longer holds."""
+        cases = [c for c in self.cases() if row_ids is None or c.wave < 0 or c.id in row_ids]
         with open(path, "w", encoding="utf-8") as f:
             for case in cases:
                 f.write(json.dumps(asdict(case), ensure_ascii=False) + "\n")

@@ -92,3 +92,27 @@ def test_adding_the_same_case_twice_keeps_one_entry():
     db.add(case("dup", wave=0, good=False))
     db.add(case("dup", wave=0, good=False))
     assert db.pool_sizes()["repair"] == {"good": 2, "bad": 3}
+
+
+def test_a_remembered_choice_is_only_reused_for_the_same_task_and_wave(tmp_path):
+    path = tmp_path / "examples.sqlite"
+    db = ExampleDatabase(all_tasks(), path)
+    db.add(case("w0", wave=0, good=True))
+    as_repair = all_ids(db.choose("row", "repair", wave=2, k=3, seed=1))
+    db.close()
+
+    again = ExampleDatabase(all_tasks(), path)
+    # The same row given another task (another mix or seed) gets that task's cases.
+    as_generation = all_ids(again.choose("row", "generation", wave=2, k=3, seed=1))
+    assert as_generation and all(i.startswith("seed:generation:") for i in as_generation)
+    # In an earlier wave (another wave size) it sees only what that wave may see.
+    assert "w0" not in all_ids(again.choose("row", "repair", wave=1, k=3, seed=1))
+    assert all_ids(again.choose("row", "repair", wave=2, k=3, seed=1)) == as_repair
+
+
+def test_export_leaves_out_cases_of_rows_the_dataset_no_longer_holds(tmp_path):
+    db = ExampleDatabase(all_tasks())
+    db.add(case("kept", wave=0, good=True))
+    db.add(case("dropped", wave=5, good=True, rank=1))
+    assert db.export_jsonl(tmp_path / "x.jsonl", row_ids={"kept"}) == 16 + 1
+    assert "dropped" not in (tmp_path / "x.jsonl").read_text()
