@@ -125,7 +125,9 @@ def generate_from_args(args: argparse.Namespace) -> int:
     print(describe_run(recipe, output_dir, select_only, generation))
     quiet_library_output()
     pipeline, names = build_pipeline(recipe, output_dir, generation=generation)
-    distiset = pipeline.run(use_cache=False)
+    from pipeline.generation.stopping import run_pipeline
+
+    distiset = run_pipeline(pipeline, output_dir)  # Ctrl-C: KeyboardInterrupt, nothing written
     keep_pipeline_yaml(distiset, output_dir)
     selected = write_selection(distiset, names["selection"], output_dir)
     print(format_selection(selected, output_dir))
@@ -133,7 +135,9 @@ def generate_from_args(args: argparse.Namespace) -> int:
         return 0
     from pipeline.generation.stage import finish_generation
 
-    return finish_generation(distiset, recipe, output_dir, dry_run=generation["dry_run"])
+    return finish_generation(
+        distiset, recipe, output_dir, dry_run=generation["dry_run"], selected=len(selected)
+    )
 
 
 def quiet_library_output() -> None:

@@ -1,7 +1,10 @@
 """Distilabel LLMs from the recipe, and the check that one can actually be called.
 
 There is no fallback model: without a key, an endpoint or a local model, `wavecoder generate`
-stops with `NO_ENDPOINT_MESSAGE` before anything runs.
+stops with `NO_ENDPOINT_MESSAGE` before anything runs; a local model given as a folder that
+does not exist (or a Hub id that is not cached while HF_HUB_OFFLINE is set) stops it too. No
+request is sent to check an endpoint: a wrong key or model shows on the first requests, and the
+run stops after a few such refusals (`llm_calls.REFUSALS_TO_STOP`).
 """
 
 from __future__ import annotations
@@ -9,6 +12,7 @@ from __future__ import annotations
 import importlib
 import inspect
 import os
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from pipeline.errors import UserError
@@ -58,12 +62,42 @@ def require_llm_access(config: GenerationConfig) -> None:
             raise UserError(
                 NO_ENDPOINT_MESSAGE.format(role=role, provider=llm.provider, model=llm.model)
             )
+        if llm.is_local:
+            check_local_model(llm, f"generation.{role}")
+
+
+def check_local_model(config: LLMConfig, where: str) -> None:
+    """A local provider's model must be an existing folder, or a Hub id that can be loaded."""
+    model = config.model
+    path = Path(model).expanduser()
+    looks_like_path = model.startswith(("/", ".", "~")) or model.count("/") > 1 or "\\" in model
+    if path.is_dir():
+        return
+    if looks_like_path or path.exists():
+        raise UserError(
+            f"{where}.model: the model folder {model} does not exist (or is not a folder); give "
+            "the folder of a saved model (config.json and weights) or a Hub model id"
+        )
+    from huggingface_hub import constants, try_to_load_from_cache
+    from huggingface_hub.errors import HFValidationError
+
+    try:
+        cached = try_to_load_from_cache(model, "config.json")
+    except HFValidationError:
+        raise UserError(
+            f"{where}.model: {model!r} is neither a folder nor a Hub model id"
+        ) from None
+    if not isinstance(cached, str) and constants.HF_HUB_OFFLINE:
+        raise UserError(
+            f"{where}.model: {model} is not in the local Hugging Face cache and HF_HUB_OFFLINE "
+            "is set; download it first (`hf download MODEL`) or unset HF_HUB_OFFLINE"
+        )
 
 
 def build_llm(config: LLMConfig, *, for_dry_run: bool = False) -> LLM:
     """The distilabel LLM for one role; nothing is loaded or contacted here."""
     if config.provider in ("openai", "hf-inference-providers"):
-        from distilabel.models.llms import OpenAILLM
+        from pipeline.generation.openai_llm import OpenAICompatibleLLM
 
         kwargs = dict(config.llm_kwargs)
         base_url = config.base_url or (HF_ROUTER_URL if config.provider != "openai" else None)
@@ -76,7 +110,7 @@ def build_llm(config: LLMConfig, *, for_dry_run: bool = False) -> LLM:
             raise UserError(
                 NO_ENDPOINT_MESSAGE.format(role="LLM", provider=config.provider, model=config.model)
             )
-        llm = OpenAILLM(
+        llm = OpenAICompatibleLLM(
             model=config.model,
             max_retries=config.max_retries,
             timeout=int(max(1, round(config.timeout))),
@@ -117,9 +151,17 @@ def _check_generation_kwargs(llm: LLM, config: LLMConfig) -> None:
     unknown = sorted(set(config.generation_kwargs) - accepted)
     if unknown:
         raise UserError(
-            f"generation_kwargs {unknown} are not accepted by {type(llm).__name__}; "
+            f"generation_kwargs {unknown} are not accepted by {cache_backend_name(llm)}; "
             f"it takes {sorted(accepted)}"
         )
+
+
+def cache_backend_name(llm: LLM) -> str:
+    """The distilabel class an LLM is or extends, as the response cache's keys name it."""
+    for cls in type(llm).__mro__:
+        if cls.__module__.startswith("distilabel."):
+            return cls.__name__
+    return type(llm).__name__
 
 
 def is_openai_family(llm: LLM) -> bool:

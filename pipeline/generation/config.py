@@ -44,11 +44,10 @@ class LLMConfig:
     max_retries: int = 6
     # Seconds before a request times out.
     timeout: float = 120.0
-    # USD per million tokens, for dry-run estimates and run summaries; null = unknown (a model
-    # named by a flag drops the recipe's prices, which were for the recipe's model).
-    price_per_million_tokens: dict[str, float] | None = field(
-        default_factory=lambda: {"input": 0.0, "output": 0.0}
-    )
+    # USD per million tokens ({input: ..., output: ...}), for dry-run estimates and run
+    # summaries; null (the default) = unknown, shown as "price unknown". A model named by a flag
+    # drops the recipe's prices, which were for the recipe's model.
+    price_per_million_tokens: dict[str, float] | None = None
     # Extra constructor arguments of the distilabel LLM class (e.g. device, dtype for transformers).
     llm_kwargs: dict[str, Any] = field(default_factory=dict)
 
@@ -138,9 +137,16 @@ def validate_generation(config: GenerationConfig) -> None:
             raise UserError(
                 f"{where}: concurrency >= 1, max_retries >= 0 and timeout > 0 are needed"
             )
-        prices = llm.price_per_million_tokens or {}
-        if set(prices) - {"input", "output"} or any(float(v) < 0 for v in prices.values()):
-            raise UserError(f"{where}.price_per_million_tokens takes input and output prices >= 0")
+        prices = llm.price_per_million_tokens
+        if prices is not None and (
+            not isinstance(prices, dict)
+            or set(prices) != {"input", "output"}
+            or any(not isinstance(v, int | float) or v < 0 for v in prices.values())
+        ):
+            raise UserError(
+                f"{where}.price_per_million_tokens takes both input and output prices >= 0 "
+                "(USD per million tokens), or null when unknown"
+            )
     if config.task_mix is not None:
         tasks = all_tasks()
         unknown = sorted(set(config.task_mix) - set(tasks))
@@ -192,9 +198,9 @@ def cost_usd(
     prices: dict[str, float] | None, input_tokens: int, output_tokens: int
 ) -> float | None:
     """USD for the tokens at `prices` per million tokens; None when the price is unknown."""
-    if prices is None:
+    if prices is None or prices.get("input") is None or prices.get("output") is None:
         return None
-    usd = input_tokens * prices.get("input", 0.0) + output_tokens * prices.get("output", 0.0)
+    usd = input_tokens * prices["input"] + output_tokens * prices["output"]
     return round(usd / 1e6, 4)
 
 

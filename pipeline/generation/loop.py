@@ -6,6 +6,12 @@ generating: both LLMs stay busy. Rows are grouped in waves of `wave_size` in sel
 row of wave w composes its prompt once waves <= w - 2 are finished (see `ExampleDatabase`), which
 keeps the output independent of concurrency while letting wave w generate during wave w - 1's
 judging.
+
+When the run's `StopSignal` is set (Ctrl-C, or an endpoint refusing every request), no row
+starts and no request is sent any more; requests in flight are awaited (their answers are
+cached) and `run` raises `RunStopped`. A bug while processing a reply fails that row only: it
+keeps the stage, tokens and raw text reached, and the reply is dropped from the response cache
+so the next run asks again instead of replaying the same crash.
 """
 
 from __future__ import annotations
@@ -29,15 +35,19 @@ from pipeline.generation.judge_instruction import (
     JudgeInstruction,
     rejection_reasons,
 )
-from pipeline.generation.llm_calls import LLMCaller, LLMCallFailed
+from pipeline.generation.llm_calls import CallsStopped, LLMCaller, LLMCallFailed
 from pipeline.generation.prompts import CASE_KEYS
 from pipeline.generation.records import ACCEPTED, FAILED, REJECTED, build_record, empty_usage
+from pipeline.generation.stopping import RunStopped, StopSignal, sigint_stops
 
 logger = logging.getLogger("wavecoder.generation")
 
 
 class GenerationLoop:
-    """Runs rows (with `id`, `code`, `language`, `task`) through both LLMs; returns records."""
+    """Runs rows (with `id`, `code`, `language`, `task`) through both LLMs; returns records.
+
+    `stop` is shared with both callers; with `handle_sigint`, SIGINT sets it while `run` runs.
+    """
 
     def __init__(
         self,
@@ -50,6 +60,8 @@ class GenerationLoop:
         config: GenerationConfig,
         seed: int,
         on_wave_done: Callable[[int, int, list[dict]], None] | None = None,
+        stop: StopSignal | None = None,
+        handle_sigint: bool = False,
     ):
         self.generator = generator
         self.judge = judge
@@ -59,14 +71,24 @@ class GenerationLoop:
         self.config = config
         self.seed = seed
         self.on_wave_done = on_wave_done
+        self.stop = stop if stop is not None else generator_calls.stop
+        self.handle_sigint = handle_sigint
         self.models = (generator_calls.llm.model_name, judge_calls.llm.model_name)
 
     async def run(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if self.handle_sigint:
+            with sigint_stops(self.stop):
+                return await self._run(rows)
+        return await self._run(rows)
+
+    async def _run(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         size = self.config.wave_size
         n_waves = (len(rows) + size - 1) // size
         done = [asyncio.Event() for _ in range(n_waves)]
         left = [min(size, len(rows) - w * size) for w in range(n_waves)]
         results: list[dict[str, Any] | None] = [None] * len(rows)
+        # A stop wakes every row waiting for an earlier wave, so it can give up at once.
+        self.stop.on_set(lambda: [event.set() for event in done])
         # Bound the coroutines alive at once; rows start in selection order, so every row a
         # waiting row depends on has already started and no wait can deadlock.
         window = asyncio.Semaphore(
@@ -78,21 +100,22 @@ class GenerationLoop:
 
         async def one(index: int, row: dict[str, Any]) -> None:
             wave = index // size
+            progress: dict[str, Any] = {"stage": "generation", "usage": empty_usage()}
             try:
                 for earlier in range(0, wave - LAG_WAVES + 1):
                     await done[earlier].wait()
-                results[index] = await self.process_row(row, wave)
+                if not self.stop:
+                    results[index] = await self.process_row(row, wave, progress)
+            except CallsStopped:
+                pass  # the run is stopping; this row is done next run
             except Exception as exc:
                 # A bug must not lose the other rows' work: record it on the row, log the trace.
                 logger.exception(f"row {row['id']} failed unexpectedly")
-                results[index] = build_record(
-                    row, status=FAILED, stage="generation", models=self.models,
-                    reasons=[{"check": "internal_error", "message": f"{type(exc).__name__}: {exc}"}],
-                )  # fmt: skip
+                results[index] = self._internal_error(row, progress, exc)
             finally:
                 window.release()
                 left[wave] -= 1
-                if left[wave] == 0:
+                if left[wave] == 0 and not self.stop:
                     done[wave].set()
                     if self.on_wave_done:
                         start = wave * size
@@ -101,16 +124,37 @@ class GenerationLoop:
         tasks = []
         for index, row in enumerate(rows):
             await window.acquire()
+            if self.stop:
+                break
             tasks.append(asyncio.create_task(one(index, row)))
         await asyncio.gather(*tasks)
+        if self.stop:
+            raise RunStopped(self.stop.reason, self.stop.message)
         return results  # type: ignore[return-value]
 
-    async def process_row(self, row: dict[str, Any], wave: int) -> dict[str, Any]:
+    def _internal_error(self, row: dict, progress: dict, exc: Exception) -> dict[str, Any]:
+        # The reply being processed may be what crashes: ask for it again next run.
+        if progress.get("caller") is not None:
+            progress["caller"].cache.delete(progress["key"])
+        return build_record(
+            row, status=FAILED, stage=progress["stage"], models=self.models,
+            case=progress.get("case"), usage=progress["usage"],
+            raw_generation=progress.get("raw_generation"),
+            raw_judgement=progress.get("raw_judgement"),
+            reasons=[{"check": "internal_error", "message": f"{type(exc).__name__}: {exc}"}],
+        )  # fmt: skip
+
+    async def process_row(
+        self, row: dict[str, Any], wave: int, progress: dict[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """One row's record; `progress` follows the stage, tokens and raw replies reached."""
+        progress = progress if progress is not None else {"usage": empty_usage()}
         k = self.config.examples_per_prompt
         good, bad = self.examples.choose(row["id"], row["task"], wave, k, self.seed)
         messages = self.generator.format_input({**row, "good_examples": good, "bad_examples": bad})
-        usage = empty_usage()
+        usage = progress["usage"]
         record = {"models": self.models, "usage": usage}
+        progress["stage"] = "generation"
         try:
             generated = await self.generator_calls.complete(messages, CASE_SCHEMA, CASE_SCHEMA_NAME)
         except LLMCallFailed as exc:
@@ -119,11 +163,12 @@ class GenerationLoop:
                 reasons=[{"check": "llm_error", "message": str(exc)}],
             )  # fmt: skip
         usage["generator"] = _usage(generated)
+        record["raw_generation"] = progress["raw_generation"] = generated.text
+        progress.update(stage="postfilter", caller=self.generator_calls, key=generated.key)
         parsed = parse_generation(
             generated.text, row, truncated=generated.truncated(self.config.generator.max_new_tokens)
         )
-        record["raw_generation"] = generated.text
-        case = {key: parsed[key] for key in CASE_KEYS}
+        case = progress["case"] = {key: parsed[key] for key in CASE_KEYS}
         if not parsed["postfilter"]["passed"]:
             check = parsed["postfilter"]
             return build_record(
@@ -132,6 +177,7 @@ class GenerationLoop:
             )  # fmt: skip
         record["target_language"] = parsed["target_language"]
         judge_messages = self.judge.format_input({**row, **case})
+        progress.update(stage="judgement", caller=None)
         try:
             judged = await self.judge_calls.complete(
                 judge_messages, JUDGEMENT_SCHEMA, JUDGEMENT_SCHEMA_NAME
@@ -142,6 +188,7 @@ class GenerationLoop:
                 reasons=[{"check": "llm_error", "message": str(exc)}],
             )  # fmt: skip
         usage["discriminator"] = _usage(judged)
+        progress.update(raw_judgement=judged.text, caller=self.judge_calls, key=judged.key)
         verdict = self.judge.format_output(judged.text, row)
         if verdict["judgement_problem"] and judged.truncated(
             self.config.discriminator.max_new_tokens

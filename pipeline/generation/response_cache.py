@@ -22,6 +22,8 @@ class CachedResponse:
     text: str | None
     prompt_tokens: int
     completion_tokens: int
+    # "stop", "length" (cut at max_new_tokens)...; None when the backend does not say.
+    finish_reason: str | None = None
 
 
 def request_key(*, backend: str, model: str, messages: list[dict], settings: dict[str, Any]) -> str:
@@ -52,22 +54,41 @@ class ResponseCache:
         self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT NOT NULL, "
-            "text TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL)"
+            "text TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, "
+            "finish_reason TEXT)"
         )
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(responses)")}
+        if "finish_reason" not in columns:  # a cache written before the column existed
+            self._db.execute("ALTER TABLE responses ADD COLUMN finish_reason TEXT")
 
     def get(self, key: str) -> CachedResponse | None:
         with self._lock:
             row = self._db.execute(
-                "SELECT text, prompt_tokens, completion_tokens FROM responses WHERE key = ?", (key,)
+                "SELECT text, prompt_tokens, completion_tokens, finish_reason FROM responses "
+                "WHERE key = ?",
+                (key,),
             ).fetchone()
         return CachedResponse(*row) if row else None
 
     def put(self, key: str, model: str, response: CachedResponse) -> None:
         with self._lock:
             self._db.execute(
-                "INSERT OR REPLACE INTO responses VALUES (?, ?, ?, ?, ?)",
-                (key, model, response.text, response.prompt_tokens, response.completion_tokens),
+                "INSERT OR REPLACE INTO responses (key, model, text, prompt_tokens, "
+                "completion_tokens, finish_reason) VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    key,
+                    model,
+                    response.text,
+                    response.prompt_tokens,
+                    response.completion_tokens,
+                    response.finish_reason,
+                ),
             )
+
+    def delete(self, key: str) -> None:
+        """Forget one response (one whose reply could not be processed), so it is asked again."""
+        with self._lock:
+            self._db.execute("DELETE FROM responses WHERE key = ?", (key,))
 
     def __len__(self) -> int:
         with self._lock:

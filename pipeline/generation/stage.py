@@ -1,13 +1,14 @@
 """The generation stage of `wavecoder generate`, as `pipeline.run` uses it.
 
-    dry_run = prepare_generation(recipe, args, output_dir)     # flags, checks, resume state
+    dry_run = prepare_generation(recipe, args, output_dir)     # flags, checks, lock, resume state
     ...  last = add_generation_steps(pipeline, select_step, recipe, output_dir, dry_run=dry_run)
-    distiset = pipeline.run(use_cache=False)                    # the response cache resumes
-    return finish_generation(distiset, recipe, output_dir, dry_run=dry_run)
+    distiset = run_pipeline(pipeline, output_dir)               # stopping.py: Ctrl-C stops it
+    return finish_generation(distiset, recipe, output_dir, dry_run=dry_run, selected=n)
 
 distilabel's own cache is not used for resuming: after a SIGKILL it was seen to hang. A run is
 resumed by running the same command again; every request answered before comes from the
-response cache in `DIR/.wavecoder/`, so only unanswered work reaches the endpoint.
+response cache in `DIR/.wavecoder/`, so only unanswered work reaches the endpoint. The dataset
+folder is rewritten only by a run whose generation step finished (`finish_generation`).
 """
 
 from __future__ import annotations
@@ -15,13 +16,15 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import sys
 from pathlib import Path
 from typing import Any
 
 from pipeline.errors import UserError
 from pipeline.generation.config import GenerationConfig, apply_cli_overrides, validate_generation
+from pipeline.generation.run_state import STATE_DIR
+from pipeline.generation.stopping import ENDPOINT_REFUSED, INTERRUPTED, interrupted_message
 
-STATE_DIR = ".wavecoder"
 GENERATION_STEP = "generate_and_judge"
 DRY_RUN_DIR = "dry_run"
 logger = logging.getLogger("wavecoder.generation")
@@ -38,7 +41,8 @@ def prepare_generation(recipe: Any, args: Any, output_dir: str | Path) -> bool:
     """Apply the generation flags, validate, and decide real run or dry run; returns dry_run.
 
     `--dry-run` is a dry run; `--dry-run auto` is a dry run only when no endpoint is configured.
-    Without `--dry-run`, a missing endpoint is a UserError naming every way to provide one.
+    Without `--dry-run`, a missing endpoint or local model is a UserError naming the fix; a real
+    run then takes the folder's lock and checks that the folder's run had the same settings.
     """
     from pipeline.generation.backends import endpoint_configured, require_llm_access
 
@@ -61,47 +65,19 @@ def prepare_generation(recipe: Any, args: Any, output_dir: str | Path) -> bool:
         dry_run = bool(mode)
     if not dry_run:
         require_llm_access(config)
-        check_resume_state(Path(output_dir), settings_fingerprint(recipe, config))
+        from pipeline.generation.run_state import (
+            acquire_lock,
+            check_resume_state,
+            clear_status,
+            settings_fingerprint,
+        )
+        from pipeline.generation.step import CALL_STATS_FILE
+
+        out = Path(output_dir)
+        acquire_lock(out)
+        check_resume_state(out, settings_fingerprint(recipe, config))
+        clear_status(out / STATE_DIR, CALL_STATS_FILE)
     return dry_run
-
-
-def settings_fingerprint(recipe: Any, config: GenerationConfig) -> dict[str, Any]:
-    """What a resumed run must share with the run it continues."""
-    from pipeline.tasks import default_mix
-
-    return {
-        "seed": recipe.seed,
-        "wave_size": config.wave_size,
-        "examples_per_prompt": config.examples_per_prompt,
-        "task_mix": config.task_mix or default_mix(),
-        "generator": [config.generator.provider, config.generator.model],
-        "discriminator": [config.discriminator.provider, config.discriminator.model],
-    }
-
-
-def check_resume_state(output_dir: Path, fingerprint: dict[str, Any]) -> None:
-    """Refuse to continue a run in `output_dir` that was made with other settings."""
-    from pipeline.generation.example_database import ExampleDatabase
-    from pipeline.generation.step import EXAMPLES_FILE
-    from pipeline.tasks import all_tasks
-
-    db = ExampleDatabase(all_tasks(), output_dir / STATE_DIR / EXAMPLES_FILE)
-    try:
-        stored = db.get_meta("settings")
-        current = json.dumps(fingerprint, sort_keys=True)
-        if stored is None:
-            db.set_meta("settings", current)
-        elif stored != current:
-            before = json.loads(stored)
-            changed = ", ".join(
-                f"{k}: {before.get(k)} -> {v}" for k, v in fingerprint.items() if before.get(k) != v
-            )
-            raise UserError(
-                f"{output_dir} holds a run made with other generation settings ({changed}); "
-                f"use another --output, or delete {output_dir / STATE_DIR} to start over"
-            )
-    finally:
-        db.close()
 
 
 def add_generation_steps(
@@ -140,9 +116,21 @@ def add_generation_steps(
 
 
 def finish_generation(
-    distiset: Any, recipe: Any, output_dir: str | Path, *, dry_run: bool = False
+    distiset: Any,
+    recipe: Any,
+    output_dir: str | Path,
+    *,
+    dry_run: bool = False,
+    selected: int | None = None,
 ) -> int:
-    """Write the dataset folder (or report the dry run) and print the summary; exit status."""
+    """Write the dataset folder (or report the dry run) and print the summary; exit status.
+
+    `selected` is the number of rows the generation step was given (None: unknown). The dataset
+    folder is written only when the step finished: after a Ctrl-C, a crash, or an endpoint that
+    refused every request, what the folder held is left as it was.
+    """
+    from pipeline.generation.run_state import COMPLETED, read_status, release_lock
+
     out = Path(output_dir)
     if dry_run:
         from pipeline.generation.dry_run import ESTIMATE_FILE, format_estimate
@@ -150,17 +138,51 @@ def finish_generation(
         estimate = json.loads((out / DRY_RUN_DIR / ESTIMATE_FILE).read_text(encoding="utf-8"))
         print(format_estimate(estimate, out / DRY_RUN_DIR))
         return 0
+    status = read_status(out / STATE_DIR) or {}
     records = distiset_records(distiset)
+    if status.get("status") == INTERRUPTED:
+        print(interrupted_message(out), file=sys.stderr)
+        raise KeyboardInterrupt
+    if status.get("status") == ENDPOINT_REFUSED:
+        raise UserError(f"{status['message']} Nothing was written to {out}.")
+    # No status: the step crashed, or never ran because nothing was selected (selected == 0).
+    if status.get("status") != COMPLETED and selected != 0:
+        _report_crash(out)
+        return 1
+    if status.get("status") == COMPLETED and status.get("rows", 0) != len(records):
+        _report_crash(out, f"it produced {status['rows']} rows but {len(records)} arrived")
+        return 1
     summary = write_generation_output(records, recipe, out)
     from pipeline.generation.summary import format_summary
 
     print(format_summary(summary))
     print(f"dataset folder: {out} (datasets.load_dataset({str(out)!r}))")
+    if records and not summary["accepted"]:
+        print(
+            f"warning: no row was accepted, so the `default` config of {out} is empty; see why in "
+            "its `rejected` and `failed` configs and summary.json",
+            file=sys.stderr,
+        )
+    release_lock(out)
     return 0
 
 
+def _report_crash(out: Path, detail: str = "") -> None:
+    logs = sorted(
+        (out / STATE_DIR / "distilabel").glob("**/pipeline.log"), key=lambda p: p.stat().st_mtime
+    )
+    log = logs[-1] if logs else out / STATE_DIR / "distilabel"
+    print(
+        f"wavecoder generate: error: the generation step failed{f' ({detail})' if detail else ''}"
+        f", so nothing was written to {out} (a dataset already there is kept). Its traceback is "
+        f"in {log}. The LLM answers received are cached: once the cause is fixed, the same "
+        "command resumes.",
+        file=sys.stderr,
+    )
+
+
 def distiset_records(distiset: Any) -> list[dict[str, Any]]:
-    """The rows of the generation step from a distilabel Distiset."""
+    """The rows of the generation step from a distilabel Distiset ([] when it has none)."""
     if not distiset:
         return []
     if GENERATION_STEP in distiset:
@@ -168,7 +190,7 @@ def distiset_records(distiset: Any) -> list[dict[str, Any]]:
     elif len(distiset) == 1 and "default" in distiset:  # the pipeline's only leaf
         name = "default"
     else:
-        return []  # nothing was selected, so the step never produced rows
+        return []
     split = distiset[name]
     dataset = split["train"] if "train" in split else next(iter(split.values()))
     return dataset.to_list()
@@ -191,7 +213,7 @@ def write_generation_output(
     write_dataset_folder(records, out, tasks=list(all_tasks()), summary=summary, title=recipe.name)
     db = ExampleDatabase(all_tasks(), out / STATE_DIR / EXAMPLES_FILE)
     try:
-        db.export_jsonl(out / "example_database.jsonl")
+        db.export_jsonl(out / "example_database.jsonl", row_ids={r["id"] for r in records})
     finally:
         db.close()
     return summary

@@ -33,7 +33,9 @@ class GenerateAndJudge(GlobalStep):
 
     Every row gets a record: `accepted`, `rejected` (post-filter or judge, with reasons) or
     `failed` (the endpoint never answered, with the error). Responses are cached by request in
-    `state_dir`, so re-running after a crash re-sends only what was not answered.
+    `state_dir`, so re-running after a crash re-sends only what was not answered. On Ctrl-C (or
+    when the endpoint refuses every request) it sends nothing more, emits no rows, and says why
+    in `state_dir/last_run.json`.
 
     Attributes:
         generator_llm: the LLM that writes cases.
@@ -129,15 +131,25 @@ class GenerateAndJudge(GlobalStep):
         yield self._generate(rows, config, generator, judge)
 
     def _generate(self, rows: list[dict], config, generator, judge) -> list[dict]:
-        records, _ = run_generation(
-            rows,
-            config,
-            generator=generator,
-            judge=judge,
-            state_dir=Path(self.state_dir),
-            seed=self.seed,
-            on_wave_done=self._log_wave,
-        )
+        from pipeline.generation.run_state import COMPLETED, write_status
+        from pipeline.generation.stopping import RunStopped
+
+        try:
+            records, _ = run_generation(
+                rows,
+                config,
+                generator=generator,
+                judge=judge,
+                state_dir=Path(self.state_dir),
+                seed=self.seed,
+                on_wave_done=self._log_wave,
+                handle_sigint=True,
+            )
+        except RunStopped as stopped:
+            # No rows: the main process reads why, writes nothing, and says how to go on.
+            write_status(Path(self.state_dir), stopped.reason, message=stopped.message)
+            return []
+        write_status(Path(self.state_dir), COMPLETED, rows=len(records))
         return records
 
     def _log_wave(self, wave: int, waves: int, records: list[dict | None]) -> None:
@@ -180,21 +192,26 @@ def run_generation(
     state_dir: Path,
     seed: int,
     on_wave_done=None,
+    handle_sigint: bool = False,
 ) -> tuple[list[dict], dict[str, Any]]:
     """Run the loop over rows with the tasks' (loaded) LLMs; returns records and call stats.
 
-    The call stats of this run are also written to `state_dir / CALL_STATS_FILE`.
+    The call stats of this run are also written to `state_dir / CALL_STATS_FILE`. Raises
+    `stopping.RunStopped` when the run stopped early (SIGINT with `handle_sigint`, or an
+    endpoint refusing every request).
     """
     from pipeline.generation.example_database import ExampleDatabase
     from pipeline.generation.llm_calls import LLMCaller
     from pipeline.generation.loop import GenerationLoop
     from pipeline.generation.response_cache import ResponseCache
+    from pipeline.generation.stopping import StopSignal
     from pipeline.tasks import all_tasks
 
     cache = ResponseCache(state_dir / RESPONSES_FILE)
     examples = ExampleDatabase(all_tasks(), state_dir / EXAMPLES_FILE)
-    generator_calls = LLMCaller(generator.llm, config.generator, cache)
-    judge_calls = LLMCaller(judge.llm, config.discriminator, cache)
+    stop = StopSignal()
+    generator_calls = LLMCaller(generator.llm, config.generator, cache, role="generator", stop=stop)
+    judge_calls = LLMCaller(judge.llm, config.discriminator, cache, role="discriminator", stop=stop)
     loop = GenerationLoop(
         generator=generator,
         judge=judge,
@@ -204,6 +221,8 @@ def run_generation(
         config=config,
         seed=seed,
         on_wave_done=on_wave_done,
+        stop=stop,
+        handle_sigint=handle_sigint,
     )
     try:
         records = asyncio.run(loop.run(rows))

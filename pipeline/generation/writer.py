@@ -6,22 +6,31 @@ Layout (loadable with `datasets.load_dataset(DIR)` and `load_dataset(DIR, "repai
     DIR/data/train-00000-of-00001.parquet        `default`: every accepted row
     DIR/<task>/train-00000-of-00001.parquet      one config per code task (accepted rows)
     DIR/rejected/train-00000-of-00001.parquet    rejected rows with stage and reasons
-    DIR/failed/train-00000-of-00001.parquet      rows the endpoint never answered (retried next run)
-
-A config without rows has no file and is not listed in `configs:` (`datasets` cannot load an
-empty split); the card's table still shows it with 0.
+    DIR/failed/train-00000-of-00001.parquet      rows without an answer or with an internal error
+                                                 (with stage and reasons; retried next run)
     DIR/summary.json, DIR/example_database.jsonl
     DIR/.wavecoder/                    run state (response cache, example database); not data
+
+`default` is always written and marked `default: true`, so `load_dataset(DIR)` never falls back
+to another config: with no accepted row its file holds only the schema, and `datasets` refuses
+to load the empty split instead of handing out rejected rows. Other configs without rows have
+no file and are left out of `configs:` (the card's table still shows them with 0).
+
+The folder is replaced only once the new one is complete: every file is written into
+`DIR/.wavecoder/staging-PID/` first, then swapped in, so a failure while writing leaves the
+previous dataset as it was.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 from pathlib import Path
 from typing import Any
 
 from pipeline.generation.records import ACCEPTED, DATASET_COLUMNS, FAILED, OUTCOME_COLUMNS, REJECTED
+from pipeline.generation.run_state import STATE_DIR
 
 SHARD = "train-00000-of-00001.parquet"
 
@@ -72,11 +81,15 @@ def write_dataset_folder(
 ) -> dict[str, int]:
     """Write every config of `records` into `output_dir`; returns rows per config."""
     import datasets
+    import pyarrow.parquet as pq
     from datasets import Dataset
 
     datasets.disable_progress_bars()
     out = Path(output_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    staging = out / STATE_DIR / f"staging-{os.getpid()}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    staging.mkdir(parents=True)
     records = sorted(records, key=lambda r: (r.get("selection_rank", -1), r["id"]))
     source_fields = _source_fields(records)
     accepted = [r for r in records if r["status"] == ACCEPTED]
@@ -87,23 +100,41 @@ def write_dataset_folder(
     configs[FAILED] = ([r for r in records if r["status"] == FAILED], True)
     counts = {}
     for name, (rows, with_outcome) in configs.items():
-        folder = out / ("data" if name == "default" else name)
-        if folder.exists():
-            shutil.rmtree(folder)
         counts[name] = len(rows)
-        if not rows:
-            # `datasets` cannot load an empty split, so an empty config has no files and is left
-            # out of the card's `configs:` (its row count still shows).
-            continue
-        folder.mkdir(parents=True)
-        columns = [*DATASET_COLUMNS, *(OUTCOME_COLUMNS if with_outcome else ())]
-        table = [_row(r, columns, source_fields) for r in rows]
         feats = features(source_fields, with_outcome)
-        Dataset.from_list(table, features=feats).to_parquet(str(folder / SHARD))
+        folder = staging / _folder(name)
+        if rows:
+            folder.mkdir()
+            columns = [*DATASET_COLUMNS, *(OUTCOME_COLUMNS if with_outcome else ())]
+            table = [_row(r, columns, source_fields) for r in rows]
+            Dataset.from_list(table, features=feats).to_parquet(str(folder / SHARD))
+        elif name == "default":
+            folder.mkdir()
+            pq.ParquetWriter(str(folder / SHARD), feats.arrow_schema).close()  # the schema only
     if summary is not None:
-        (out / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    (out / "README.md").write_text(render_card(title, counts, summary), encoding="utf-8")
+        (staging / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    (staging / "README.md").write_text(render_card(title, counts, summary), encoding="utf-8")
+    _swap_in(staging, out, [_folder(name) for name in configs] + ["summary.json", "README.md"])
     return counts
+
+
+def _folder(config: str) -> str:
+    return "data" if config == "default" else config
+
+
+def _swap_in(staging: Path, out: Path, names: list[str]) -> None:
+    """Move the complete new folder's entries into `out`, replacing the old ones."""
+    replaced = staging.with_name(f"replaced-{os.getpid()}")
+    if replaced.exists():
+        shutil.rmtree(replaced)
+    replaced.mkdir()
+    for name in names:
+        if (out / name).exists():
+            (out / name).rename(replaced / name)
+        if (staging / name).exists():
+            (staging / name).rename(out / name)
+    shutil.rmtree(replaced)
+    shutil.rmtree(staging)
 
 
 def _source_fields(records: list[dict]) -> list[str]:
@@ -127,10 +158,11 @@ def _row(record: dict, columns: list[str], source_fields: list[str]) -> dict:
 
 def render_card(title: str, counts: dict[str, int], summary: dict[str, Any] | None) -> str:
     configs = []
-    for name in (name for name, n in counts.items() if n):
-        path = "data" if name == "default" else name
+    for name in (name for name, n in counts.items() if n or name == "default"):
+        default = "\n  default: true" if name == "default" else ""
         configs.append(
-            f"- config_name: {name}\n  data_files:\n  - split: train\n    path: {path}/train-*.parquet"
+            f"- config_name: {name}{default}\n  data_files:\n  - split: train\n"
+            f"    path: {_folder(name)}/train-*.parquet"
         )
     front = "\n".join(
         [
@@ -150,6 +182,12 @@ def render_card(title: str, counts: dict[str, int], summary: dict[str, Any] | No
     rows = "\n".join(f"| `{name}` | {n} |" for name, n in counts.items())
     rate = (summary or {}).get("acceptance_rate")
     figures = f"\nAcceptance rate of judged rows: {rate:.1%}.\n" if rate is not None else ""
+    if not counts.get("default"):
+        figures += (
+            "\nNo row was accepted: the `default` config holds only the schema, and `datasets` "
+            "cannot load it (by design, so no other config is loaded in its place). See why in "
+            "`rejected`, `failed` and `summary.json`.\n"
+        )
     return f"""{front}
 
 # {title}
@@ -171,7 +209,10 @@ repair = load_dataset("PATH_OR_REPO_ID", "repair", split="train")
 
 Columns: `instruction`, `input`, `output` (Alpaca), `messages` (chat format for TRL's SFTTrainer),
 `source_code` and `source` (provenance and licence), `judgement` (each rule's verdict and reason),
-`usage` (tokens of both LLM calls). `rejected` adds `status`, `stage` and `reasons`; `failed`
-holds rows the endpoint never answered. `summary.json` has the run's figures and
-`example_database.jsonl` the good and bad cases the generator learnt from.
+`usage` (tokens of both LLM calls). `rejected` (the post-filter or the discriminator said no) and
+`failed` (no answer from the endpoint after its retries, or an error while processing one; such
+rows are retried when the run is repeated, and are not training data) add `status`, `stage`
+(generation, postfilter or judgement), `reasons` (check and message), `selection_rank` and the
+raw LLM replies. `summary.json` has the run's figures and `example_database.jsonl` the good and
+bad cases the generator learnt from.
 """

@@ -296,9 +296,11 @@ def teacher(generator=None, judge=None):
     """A Script: `generator` and `judge` map snippet id -> scenario (a dict, or a function of
     the snippet dict returning a scenario or "").
 
-    Generator scenarios: three_sentences, two_cases, refusal, empty, truncated, noinput_twice,
-    invented_analysis, malformed_json, http500_always, http500_once, http429_once, drop_once,
-    timeout_once. Judge scenarios: reject_rule2, unreadable, overall_no, truncated, http500_always.
+    Generator scenarios: three_sentences, two_cases, refusal, empty, truncated (finish_reason
+    "length"), cut_early, ends_at_limit, noinput_twice, invented_analysis, malformed_json,
+    http500_always, http500_once, http429_once, drop_once, timeout_once, http401_always,
+    model_not_found. Judge scenarios: reject_rule2, unreadable, overall_no, truncated,
+    json_without_rule_numbers, http500_always.
     """
     generator = generator or {}
     judge = judge or {}
@@ -318,6 +320,10 @@ def teacher(generator=None, judge=None):
         }
         if scenario == "http500_always":
             return Reply(status=500)
+        if scenario == "http401_always":
+            return Reply(status=401)
+        if scenario == "model_not_found":
+            return Reply(status=404, error_code="model_not_found")
         if scenario in transient and request.attempt == 1:
             return transient[scenario]
         if request.prompt.startswith("You check"):
@@ -331,8 +337,14 @@ def teacher(generator=None, judge=None):
                 return Reply(judgement_text(request, overall="no"))
             if scenario == "truncated":
                 return Reply(
-                    judgement_text(request)[:60], completion_tokens=request.body["max_tokens"]
+                    judgement_text(request)[:60],
+                    completion_tokens=request.body["max_tokens"],
+                    finish_reason="length",
                 )
+            if scenario == "json_without_rule_numbers":  # every rule answered, none numbered
+                data = json.loads(judgement_text(request))
+                rules = [{k: v for k, v in r.items() if k != "rule"} for r in data["rules"]]
+                return Reply(json.dumps({"rules": rules, "overall": "yes"}))
             return Reply(judgement_text(request))
         case = good_case(snippet, task_of(request))
         if scenario == "two_cases":
@@ -343,8 +355,14 @@ def teacher(generator=None, judge=None):
             return Reply("")
         if scenario == "truncated":
             return Reply(
-                as_reply_text(case, request)[:40], completion_tokens=request.body["max_tokens"]
+                as_reply_text(case, request)[:40],
+                completion_tokens=request.body["max_tokens"],
+                finish_reason="length",
             )
+        if scenario == "cut_early":  # the backend says "length" though fewer tokens are counted
+            return Reply(as_reply_text(case, request), completion_tokens=5, finish_reason="length")
+        if scenario == "ends_at_limit":  # exactly max_tokens long, but it ended on its own
+            return Reply(as_reply_text(case, request), completion_tokens=request.body["max_tokens"])
         if scenario == "malformed_json":
             return Reply('{"task_name": "x", "instruction": ')
         if scenario in ALTERED_CASES:

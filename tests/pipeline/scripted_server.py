@@ -26,6 +26,8 @@ from typing import Any
 REASONS = {
     200: "OK",
     400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden",
     404: "Not Found",
     429: "Too Many Requests",
     500: "Internal Server Error",
@@ -44,6 +46,8 @@ class Reply:
     delay: float = 0.0  # seconds to wait before answering (on top of the server's delay)
     prompt_tokens: int | None = None  # default: characters of the prompt / 4
     completion_tokens: int | None = None  # default: characters of the content / 4
+    finish_reason: str = "stop"  # "length": cut at max_tokens
+    error_code: str | None = None  # the error body's `code` (e.g. model_not_found)
 
 
 @dataclass
@@ -117,8 +121,8 @@ class ScriptedServer:
             self._process = None
 
     def calls(self) -> list[dict[str, Any]]:
-        """Every request received so far, in arrival order: model, attempt, time (s), status,
-        messages, response_format and max_tokens."""
+        """Every request received so far, in arrival order: model, attempt, time (s, arrival),
+        answered (s, once answered), status, messages, response_format and max_tokens."""
         return json.loads(self._get("/_calls"))
 
     def reset(self) -> None:
@@ -194,22 +198,22 @@ class _Server:
         self.attempts[key] = self.attempts.get(key, 0) + 1
         request = Request(data.get("model", ""), data.get("messages", []), data, self.attempts[key])
         reply = self.script(request)
-        self.calls.append(
-            {
-                "model": request.model,
-                "attempt": request.attempt,
-                "time": time.time(),
-                "status": "dropped" if reply.drop else reply.status,
-                "messages": request.messages,
-                "response_format": data.get("response_format"),
-                "max_tokens": data.get("max_tokens"),
-            }
-        )
+        call = {
+            "model": request.model,
+            "attempt": request.attempt,
+            "time": time.time(),
+            "status": "dropped" if reply.drop else reply.status,
+            "messages": request.messages,
+            "response_format": data.get("response_format"),
+            "max_tokens": data.get("max_tokens"),
+        }
+        self.calls.append(call)
         if self.slots is not None:
             async with self.slots:
                 await asyncio.sleep(self.delay + reply.delay)
         elif self.delay + reply.delay:
             await asyncio.sleep(self.delay + reply.delay)
+        call["answered"] = time.time()
         if reply.drop:
             writer.transport.abort()
             return False
@@ -218,7 +222,7 @@ class _Server:
                 "error": {
                     "message": f"scripted status {reply.status}",
                     "type": "scripted",
-                    "code": reply.status,
+                    "code": reply.error_code or reply.status,
                 }
             }
             return await _send(writer, reply.status, error, reply.headers)
@@ -232,7 +236,7 @@ class _Server:
                 {
                     "index": 0,
                     "message": {"role": "assistant", "content": content},
-                    "finish_reason": "stop",
+                    "finish_reason": reply.finish_reason,
                 }
             ],
             "usage": {

@@ -1,8 +1,12 @@
-"""`wavecoder generate` as users run it: no endpoint, and a run killed with SIGKILL then resumed.
+"""`wavecoder generate` as users run it: no endpoint; a run stopped with Ctrl-C, then killed
+with SIGKILL, then resumed.
 
-The resume test starts the real CLI as a subprocess against the scripted server, kills it once
-the server has counted some LLM calls, runs the same command again, and checks that nothing
-answered before is asked again and that the result equals an uninterrupted run's.
+The resume test starts the real CLI as a subprocess against the scripted server. It interrupts
+one run with SIGINT to its process group (what Ctrl-C in a terminal does) while answers take 2 s,
+and checks that the run exits at once, sends nothing more, caches what was in flight and writes
+nothing; it kills the next run with SIGKILL once the server has counted some LLM calls; then it
+runs the same command again and checks that nothing answered before is asked again and that the
+result equals an uninterrupted run's.
 """
 
 from __future__ import annotations
@@ -74,8 +78,9 @@ def write_recipe(tmp_path: Path) -> Path:
     return path
 
 
-def slow_teacher():
-    """Answers after 0.25 s; the judge rejects about a quarter of the cases (by their code)."""
+def slow_teacher(slower: Path | None = None):
+    """Answers after 0.25 s (2 s while the file `slower` exists); the judge rejects about a
+    quarter of the cases (by their code)."""
     base = teacher(
         judge=lambda snippet: (
             "reject_rule2" if hashlib.sha1(snippet["code"].encode()).digest()[0] < 64 else ""
@@ -84,7 +89,7 @@ def slow_teacher():
 
     def script(request) -> Reply:
         reply = base(request)
-        reply.delay = 0.25
+        reply.delay = 2.0 if slower is not None and slower.exists() else 0.25
         return reply
 
     return script
@@ -116,10 +121,22 @@ def folder_contents(out: Path) -> dict:
     return contents
 
 
+def wait_for_calls(server, process, count: int, deadline: float) -> None:
+    while len(server.calls()) < count:
+        assert process.poll() is None and time.monotonic() < deadline, "the run ended too soon"
+        time.sleep(0.05)
+
+
+def cached_answers(out: Path) -> int:
+    with sqlite3.connect(out / ".wavecoder" / "responses.sqlite") as db:
+        return db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
+
+
 @pytest.mark.slow
-def test_sigkill_then_same_command_resumes_without_asking_again(tmp_path):
+def test_ctrl_c_then_sigkill_then_same_command_resumes_without_asking_again(tmp_path):
     recipe = write_recipe(tmp_path)
-    with ScriptedServer(slow_teacher()) as server:
+    slower = tmp_path / "slower"
+    with ScriptedServer(slow_teacher(slower)) as server:
 
         def command(out: Path) -> list[str]:
             return ["--recipe", str(recipe), "--output", str(out), "--base-url", server.base_url]
@@ -131,14 +148,32 @@ def test_sigkill_then_same_command_resumes_without_asking_again(tmp_path):
         reference = requests_of(server)
         server.reset()
 
+        # Ctrl-C while answers take 2 s: no new request, the ones in flight are cached, and
+        # the run ends within seconds (not after the whole LLM stage) writing nothing.
+        out = tmp_path / "resumed"
+        slower.touch()
+        interrupted = cli(*command(out))
+        wait_for_calls(server, interrupted, 3, time.monotonic() + 240)
+        os.killpg(interrupted.pid, signal.SIGINT)
+        signalled = time.time()
+        _, stderr = interrupted.communicate(timeout=30)
+        exited = time.time()
+        slower.unlink()
+        assert interrupted.returncode == 130, stderr[-2000:]
+        assert exited - signalled < 8
+        assert "Interrupted: no new LLM request was sent after Ctrl-C" in stderr
+        calls = server.calls()
+        assert [c for c in calls if c["time"] > signalled + 0.5] == []
+        assert cached_answers(out) == len(calls) < len(reference) // 2
+        assert not (out / "README.md").exists() and not (out / "data").exists()
+        time.sleep(1)
+        assert len(server.calls()) == len(calls)
+        after_ctrl_c = requests_of(server)
+        server.reset()
+
         # The same run, killed half-way through its LLM calls.
-        killed = cli(*command(tmp_path / "resumed"))
-        deadline = time.monotonic() + 240
-        while len(server.calls()) < len(reference) // 2:
-            assert killed.poll() is None and time.monotonic() < deadline, (
-                "the run ended before the kill"
-            )
-            time.sleep(0.05)
+        killed = cli(*command(out))
+        wait_for_calls(server, killed, len(reference) // 2 - len(calls), time.monotonic() + 240)
         os.kill(killed.pid, signal.SIGKILL)  # the main process only, as an OOM killer would
         killed.wait(10)
         time.sleep(1.5)
@@ -148,21 +183,21 @@ def test_sigkill_then_same_command_resumes_without_asking_again(tmp_path):
         # Whatever else of the run is left; usually every process died with the main one.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(killed.pid, signal.SIGKILL)
-        with sqlite3.connect(tmp_path / "resumed" / ".wavecoder" / "responses.sqlite") as db:
-            answered = db.execute("SELECT COUNT(*) FROM responses").fetchone()[0]
-        assert 0 < answered < len(reference)
+        answered = cached_answers(out)
+        assert len(calls) < answered < len(reference)
+        assert set(after_ctrl_c).isdisjoint(before_kill)  # nothing answered was asked again
         server.reset()
 
         # The same command again finishes the run, asking only what was never answered.
-        again = cli(*command(tmp_path / "resumed"))
+        again = cli(*command(out))
         _, stderr = again.communicate(timeout=300)
         assert again.returncode == 0, stderr[-2000:]
         resumed = requests_of(server)
 
     assert len(resumed) == len(reference) - answered
-    assert sorted(set(before_kill) | set(resumed)) == sorted(set(reference))
-    assert folder_contents(tmp_path / "resumed") == folder_contents(tmp_path / "whole")
-    summary = json.loads((tmp_path / "resumed" / "summary.json").read_text())
+    assert sorted(set(after_ctrl_c) | set(before_kill) | set(resumed)) == sorted(set(reference))
+    assert folder_contents(out) == folder_contents(tmp_path / "whole")
+    summary = json.loads((out / "summary.json").read_text())
     assert (
         summary["this_run"]["generator"]["cached"] + summary["this_run"]["discriminator"]["cached"]
         == answered

@@ -22,7 +22,7 @@ from pipeline.generation.config import (
     format_usd,
     validate_generation,
 )
-from pipeline.generation.stage import check_resume_state, settings_fingerprint
+from pipeline.generation.run_state import check_resume_state, settings_fingerprint
 from pipeline.recipe import Recipe, load_recipe
 
 
@@ -139,13 +139,76 @@ def test_a_folder_made_with_other_settings_is_not_resumed(tmp_path):
     check_resume_state(tmp_path, settings_fingerprint(recipe, recipe.generation))
     check_resume_state(tmp_path, settings_fingerprint(recipe, recipe.generation))  # same: fine
     recipe.seed = 2
-    with pytest.raises(
-        UserError, match=r"holds a run made with other generation settings \(seed: 1 -> 2\)"
-    ):
+    with pytest.raises(UserError, match=r"holds a run made with other settings \(seed: 1 -> 2\)"):
         check_resume_state(tmp_path, settings_fingerprint(recipe, recipe.generation))
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda r: setattr(r.corpus, "source", "/some/other/tree"),
+        lambda r: setattr(r.corpus, "limit", 5000),
+        lambda r: setattr(r.filters, "max_chars", 900),
+        lambda r: setattr(r.embeddings, "backend", "onnx-int8"),
+        lambda r: setattr(r.selection, "first", 3),
+        lambda r: setattr(r.generation, "examples_per_prompt", 2),
+        lambda r: r.generation.generator.generation_kwargs.update(temperature=0.2),
+        lambda r: setattr(r.generation.discriminator, "output_format", "json"),
+    ],
+    ids=["corpus", "limit", "filters", "embeddings", "first", "examples", "kwargs", "format"],
+)
+def test_the_resume_guard_covers_what_decides_rows_and_prompts(tmp_path, change):
+    recipe = Recipe(seed=1)
+    check_resume_state(tmp_path, settings_fingerprint(recipe, recipe.generation))
+    change(recipe)
+    with pytest.raises(UserError, match="holds a run made with other settings"):
+        check_resume_state(tmp_path, settings_fingerprint(recipe, recipe.generation))
+
+
+def test_the_number_of_snippets_and_the_endpoint_may_change_on_resume(tmp_path):
+    recipe = Recipe(seed=1)
+    recipe.selection.k = 100
+    check_resume_state(tmp_path, settings_fingerprint(recipe, recipe.generation))
+    recipe.selection.k = 120
+    recipe.generation.generator.base_url = "http://other-host:8000/v1"
+    recipe.generation.discriminator.concurrency = 64
+    check_resume_state(tmp_path, settings_fingerprint(recipe, recipe.generation))
 
 
 def test_cost_is_unknown_without_a_price():
     assert cost_usd({"input": 2.0, "output": 8.0}, 1_000_000, 500_000) == 6.0
     assert cost_usd(None, 10, 10) is None
     assert (format_usd(6.0), format_usd(None)) == ("$6.0000", "price unknown")
+
+
+def test_prices_default_to_unknown_and_show_so():
+    from pipeline.generation.summary import format_summary, summarize
+
+    config = GenerationConfig(generator={"model": "g"}, discriminator={"model": "d"})
+    assert config.generator.price_per_million_tokens is None
+    assert config.discriminator.price_per_million_tokens is None
+    summary = summarize([], config)
+    assert summary["cost_usd"] == {"generator": None, "discriminator": None, "total": None}
+    assert "0 prompt, 0 completion, price unknown" in format_summary(summary)
+    with pytest.raises(UserError, match="takes both input and output prices"):
+        validate_generation(GenerationConfig(generator={"price_per_million_tokens": {"input": 1}}))
+
+
+def test_a_local_model_that_is_not_there_stops_before_anything_runs(tmp_path, monkeypatch):
+    missing = tmp_path / "no-such-model"
+    config = GenerationConfig(
+        generator={"provider": "transformers", "model": str(missing)},
+        discriminator={"provider": "transformers", "model": str(tmp_path)},
+    )
+    with pytest.raises(
+        UserError, match=rf"generation.generator.model: the model folder {missing} does not exist"
+    ):
+        require_llm_access(config)
+    config.generator.model = "some-org/not-downloaded-model"
+    monkeypatch.setattr("huggingface_hub.constants.HF_HUB_OFFLINE", True)
+    with pytest.raises(
+        UserError, match="is not in the local Hugging Face cache and HF_HUB_OFFLINE"
+    ):
+        require_llm_access(config)
+    config.generator.model = str(tmp_path)  # an existing folder: fine
+    require_llm_access(config)

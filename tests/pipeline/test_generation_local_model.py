@@ -2,8 +2,10 @@
 
 Its output is garbage, so every row must be rejected with a recorded reason, never crash the
 run, and the dataset folder must still be written. Two ways in: distilabel's TransformersLLM
-in-process (the `transformers` provider), and `transformers serve` on loopback reached through
-the OpenAI client (the `--base-url` path).
+in-process (the `transformers` provider) as the discriminator, judging valid cases that a
+scripted OpenAI-compatible generator writes, so the judge's prompt and parser run on every row;
+and `transformers serve` on loopback reached through the OpenAI client (the `--base-url` path)
+as both models.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
-from generation_fixtures import SNIPPETS
+from generation_fixtures import SNIPPETS, teacher
+from scripted_server import ScriptedServer
 
 from pipeline.generation.stage import add_generation_steps, finish_generation, prepare_generation
 from pipeline.recipe import load_recipe
@@ -73,7 +76,7 @@ def tiny_model(tmp_path_factory) -> Path:
     return out
 
 
-def run_local(tmp_path: Path, llm: dict) -> Path:
+def run_local(tmp_path: Path, llm: dict, generator: dict | None = None) -> Path:
     from distilabel.pipeline import Pipeline
     from distilabel.steps import LoadDataFromDicts
 
@@ -82,7 +85,11 @@ def run_local(tmp_path: Path, llm: dict) -> Path:
         yaml.safe_dump(
             {
                 "selection": {"k": len(SNIPPETS)},
-                "generation": {"generator": llm, "discriminator": llm, "wave_size": 8},
+                "generation": {
+                    "generator": generator or llm,
+                    "discriminator": llm,
+                    "wave_size": 8,
+                },
             }
         )
     )
@@ -93,21 +100,26 @@ def run_local(tmp_path: Path, llm: dict) -> Path:
     with Pipeline(name="local-model-test", cache_dir=tmp_path / "cache") as pipeline:
         load = LoadDataFromDicts(data=SNIPPETS, batch_size=16)
         add_generation_steps(pipeline, load, recipe, out, dry_run=False)
-    assert finish_generation(pipeline.run(use_cache=False), recipe, out) == 0
+    distiset = pipeline.run(use_cache=False)
+    assert finish_generation(distiset, recipe, out, selected=len(SNIPPETS)) == 0
     return out
 
 
-def assert_all_rejected_with_reasons(out: Path) -> None:
+def load_rejected(out: Path):
     from datasets import load_dataset
 
     card = (out / "README.md").read_text()
-    assert "- config_name: rejected\n" in card
-    assert "- config_name: default" not in card and "- config_name: failed" not in card
-    assert "| `default` | 0 |" in card and not (out / "data").exists()
+    assert "- config_name: rejected\n" in card and "- config_name: failed" not in card
+    assert "| `default` | 0 |" in card and "- config_name: default\n  default: true" in card
     rejected = load_dataset(
         str(out), "rejected", split="train", cache_dir=str(out.parent / "hf-cache")
     )
     assert sorted(rejected["id"]) == sorted(s["id"] for s in SNIPPETS)
+    return rejected
+
+
+def assert_all_rejected_with_reasons(out: Path) -> None:
+    rejected = load_rejected(out)
     assert set(rejected["stage"]) == {"postfilter"}
     for reasons, raw, usage in zip(
         rejected["reasons"], rejected["raw_generation"], rejected["usage"], strict=True
@@ -119,7 +131,9 @@ def assert_all_rejected_with_reasons(out: Path) -> None:
         assert usage["generator"]["completion_tokens"] > 0
 
 
-def test_transformers_backend_rejects_garbage_with_reasons(tmp_path, tiny_model):
+def test_transformers_judge_rejects_every_case_as_unreadable_with_reasons(tmp_path, tiny_model):
+    """A scripted generator writes a valid case for every row; the tiny local judge answers
+    garbage, which must be read as an unreadable judgement, never as a verdict or a crash."""
     llm = {
         "provider": "transformers",
         "model": str(tiny_model),
@@ -127,7 +141,18 @@ def test_transformers_backend_rejects_garbage_with_reasons(tmp_path, tiny_model)
         "llm_kwargs": {"device": "cpu"},
         "generation_kwargs": {"max_new_tokens": 24, "temperature": 1.0, "do_sample": True},
     }
-    assert_all_rejected_with_reasons(run_local(tmp_path, llm))
+    with ScriptedServer(teacher()) as server:
+        generator = {"model": "gen-model", "base_url": server.base_url, "max_retries": 0}
+        out = run_local(tmp_path, llm, generator)
+        judged = [c for c in server.calls() if c["model"] != "gen-model"]
+    assert judged == []  # the judge ran in-process, not on the server
+    rejected = load_rejected(out)
+    assert set(rejected["stage"]) == {"judgement"}
+    for row in rejected:
+        assert [r["check"] for r in row["reasons"]] == ["judgement_unreadable"]
+        assert row["reasons"][0]["message"].startswith("the judgement has no answer for rule 1")
+        assert row["raw_judgement"] is not None and row["instruction"]
+        assert row["usage"]["discriminator"]["completion_tokens"] > 0
 
 
 def test_transformers_serve_through_the_openai_client(tmp_path, tiny_model):

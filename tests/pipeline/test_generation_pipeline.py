@@ -13,7 +13,9 @@ from generation_fixtures import SNIPPETS, teacher
 from scripted_server import ScriptedServer
 
 from pipeline.generation.assignment import assign_tasks
+from pipeline.generation.backends import build_llm
 from pipeline.generation.stage import add_generation_steps, finish_generation, prepare_generation
+from pipeline.generation.step import build_tasks, run_generation
 from pipeline.recipe import load_recipe
 from pipeline.tasks import default_mix
 
@@ -62,10 +64,32 @@ def run_stage(recipe_path: Path, out: Path, cache: Path, dry_run=None) -> int:
         load = LoadDataFromDicts(data=SNIPPETS, batch_size=8)
         add_generation_steps(pipeline, load, recipe, out, dry_run=dry)
     distiset = pipeline.run(use_cache=False)
-    return finish_generation(distiset, recipe, out, dry_run=dry)
+    return finish_generation(distiset, recipe, out, dry_run=dry, selected=len(SNIPPETS))
 
 
-def test_pipeline_writes_every_config_and_the_summary(tmp_path, capsys):
+def run_crashing_stage(recipe_path: Path, out: Path, monkeypatch) -> int:
+    def crash(*args, **kwargs):
+        raise RuntimeError("a bug in the generation loop")
+
+    # The step runs in a forked process, which inherits the patch.
+    monkeypatch.setattr("pipeline.generation.step.run_generation", crash)
+    try:
+        return run_stage(recipe_path, out, out / ".wavecoder" / "distilabel")
+    finally:
+        monkeypatch.undo()
+
+
+def dataset_files(out: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(out)): p.read_bytes()
+        for p in out.rglob("*")
+        if p.is_file() and ".wavecoder" not in p.parts
+    }
+
+
+def test_pipeline_writes_every_config_and_the_summary_and_a_crash_keeps_them(
+    tmp_path, capsys, monkeypatch
+):
     from datasets import load_dataset
 
     script = teacher(
@@ -74,8 +98,25 @@ def test_pipeline_writes_every_config_and_the_summary(tmp_path, capsys):
     )
     out = tmp_path / "codeocean"
     with ScriptedServer(script) as server:
-        assert run_stage(write_recipe(tmp_path, server.base_url), out, tmp_path / "cache") == 0
+        recipe = write_recipe(tmp_path, server.base_url)
+        assert run_stage(recipe, out, tmp_path / "cache") == 0
         calls = server.calls()
+        written = dataset_files(out)
+        printed = capsys.readouterr().out
+        # The same folder again, with a generation step that crashes: nothing is overwritten,
+        # the exit status says so, and the message points at distilabel's log.
+        assert run_crashing_stage(recipe, out, monkeypatch) == 1
+    message = capsys.readouterr().err
+    assert dataset_files(out) == written
+    assert message.startswith(
+        "wavecoder generate: error: the generation step failed, so nothing was written to "
+    )
+    log = Path(message.split("Its traceback is in ", 1)[1].split(". The LLM answers", 1)[0])
+    assert log.name == "pipeline.log" and "a bug in the generation loop" in log.read_text()
+
+    # Generator and discriminator overlap: judgements start before the last case is written.
+    first_judgement = min(c["time"] for c in calls if c["model"] == "judge-model")
+    assert first_judgement < max(c["time"] for c in calls if c["model"] == "gen-model")
 
     default = load_dataset(str(out), split="train", cache_dir=str(out.parent / "hf-cache"))
     rejected = load_dataset(
@@ -150,7 +191,6 @@ def test_pipeline_writes_every_config_and_the_summary(tmp_path, capsys):
         json.loads(line) for line in (out / "example_database.jsonl").read_text().splitlines()
     ]
     assert len(examples) == 16 + 14  # seeds + every judged case
-    printed = capsys.readouterr().out
     assert (
         "16 rows: 13 accepted, 2 rejected, 1 failed; acceptance rate 86.7% of answered rows"
         in printed
@@ -164,8 +204,16 @@ def test_dry_run_calls_nothing_and_writes_the_exact_first_prompts(tmp_path, caps
         dry = tmp_path / "dry"
         assert run_stage(recipe, dry, tmp_path / "cache", dry_run=True) == 0
         assert server.calls() == []
-        real = tmp_path / "real"
-        run_stage(recipe, real, tmp_path / "cache2")
+        # The real run's prompts, from the loop itself (the pipeline around it is tested above).
+        config = load_recipe(str(recipe)).generation
+        rows = [{**s, "task": t} for s, t in zip(SNIPPETS, assign_tasks(16, default_mix(), 3), strict=True)]  # fmt: skip
+        llms = [build_llm(config.generator), build_llm(config.discriminator)]
+        for llm in llms:
+            llm.load()
+        generator, judge = build_tasks(config, *llms)
+        state = tmp_path / "real" / ".wavecoder"
+        state.mkdir(parents=True)
+        run_generation(rows, config, generator=generator, judge=judge, state_dir=state, seed=3)
         sent = {(c["model"], c["messages"][0]["content"]) for c in server.calls()}
 
     prompts = [
