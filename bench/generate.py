@@ -2,16 +2,19 @@
 
 The stage runs in a real distilabel pipeline (LoadDataFromDicts -> task assignment ->
 GenerateAndJudge) against the scripted OpenAI-compatible server of the tests
-(tests/pipeline/scripted_server.py), which answers every request after a fixed delay and
-serves at most `--cap` requests at once: its ideal throughput is cap / delay requests per
-second, the ceiling any client can reach. The achieved rate counts the requests the server
-received between the stage's first request and its last answer (pipeline start-up excluded).
+(tests/pipeline/scripted_server.py), which serves at most `--cap` requests at once and answers
+each after `--delay` seconds give or take `--jitter` (a uniform factor in [1 - j, 1 + j], fixed
+per request, so answers finish out of order as a real endpoint's do). Its ideal throughput is
+cap / delay requests per second on average, the ceiling any client can reach. The achieved rate
+counts the requests the server received between the stage's first request and its last answer
+(pipeline start-up excluded). The wave size is the shipped default (64) unless `--wave-size`.
 
-A second run with a much lower concurrency and scrambled answer times (a jitter per request)
-must produce the same dataset: the bench prints a hash of each.
+A second run with a much lower concurrency and the same jitter on a short delay, so the answers
+finish in another scrambled order, must produce the same dataset: the bench prints a hash of
+each.
 
-    python bench/generate.py                     # 512 rows, cap 64, delay 0.5 s
-    python bench/generate.py --rows 256 --delay 0.25
+    python bench/generate.py                     # 512 rows, cap 64, delay 0.5 s +- 50 %
+    python bench/generate.py --rows 1024 --delay 0.25
 """
 
 from __future__ import annotations
@@ -60,8 +63,9 @@ def make_rows(n: int) -> list[dict]:
     return rows
 
 
-def responder(rows: list[dict], jitter: float):
-    """Both LLMs: a valid case for the prompt's task, then yes on every rule but for 1 row in 5."""
+def responder(rows: list[dict], delay: float, jitter: float):
+    """Both LLMs: a valid case for the prompt's task, then yes on every rule but for 1 row in 5;
+    each answer after delay * U(1 - jitter, 1 + jitter), drawn from the prompt's hash."""
     from generation_fixtures import as_reply_text, good_case, judgement_text, prompt_input, task_of
     from scripted_server import Reply
 
@@ -70,13 +74,13 @@ def responder(rows: list[dict], jitter: float):
     def script(request) -> Reply:
         prompt = request.prompt
         row = by_code[prompt_input(request)[1]]
-        digest = hashlib.sha256(prompt.encode()).digest()
-        delay = digest[0] / 255 * jitter
+        unit = int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big") / 2**32
+        seconds = delay * (1 - jitter + 2 * jitter * unit)
         if prompt.startswith("You check"):
             failing = {2: "The language is not named."} if int(row["id"][-5:]) % 5 == 0 else None
-            return Reply(judgement_text(request, failing), delay=delay)
+            return Reply(judgement_text(request, failing), delay=seconds)
         snippet = {**row, "source": {"func_name": row["source"]["func_name"]}}
-        return Reply(as_reply_text(good_case(snippet, task_of(request)), request), delay=delay)
+        return Reply(as_reply_text(good_case(snippet, task_of(request)), request), delay=seconds)
 
     return script
 
@@ -92,7 +96,8 @@ def run_stage(
     from pipeline.generation.stage import add_generation_steps, distiset_records, prepare_generation
     from pipeline.recipe import Recipe
 
-    with ScriptedServer(responder(rows, jitter), delay=delay, max_concurrency=cap) as server:
+    # The server's own delay is 0: each reply carries its jittered delay, served under the cap.
+    with ScriptedServer(responder(rows, delay, jitter), max_concurrency=cap) as server:
         recipe = Recipe(name="bench", seed=1)
         gen = recipe.generation
         gen.wave_size = wave
@@ -109,8 +114,7 @@ def run_stage(
             add_generation_steps(pipeline, load, recipe, out)
         records = distiset_records(pipeline.run(use_cache=False))
         calls = server.calls()
-    times = sorted(c["time"] for c in calls)
-    seconds = times[-1] + delay - times[0]
+    seconds = max(c["answered"] for c in calls) - min(c["time"] for c in calls)
     keep = ("id", "task", "status", "instruction", "input", "output", "judgement", "reasons")
     canonical = json.dumps(
         sorted(({k: r[k] for k in keep} for r in records), key=lambda r: r["id"]), sort_keys=True
@@ -120,29 +124,35 @@ def run_stage(
 
 
 def main() -> None:
+    from pipeline.generation.config import GenerationConfig
+
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--rows", type=int, default=512)
     parser.add_argument("--cap", type=int, default=64, help="server concurrency cap")
-    parser.add_argument("--delay", type=float, default=0.5, help="server answer delay, seconds")
-    parser.add_argument("--wave-size", type=int, default=128)
+    parser.add_argument("--delay", type=float, default=0.5, help="mean answer delay, seconds")
+    parser.add_argument("--jitter", type=float, default=0.5, help="delay spread, fraction +-")
+    parser.add_argument("--wave-size", type=int, default=GenerationConfig().wave_size)
     parser.add_argument("--low-concurrency", type=int, default=6)
     args = parser.parse_args()
 
     import logging
 
+    import datasets
+
+    datasets.disable_progress_bars()
     logging.getLogger("distilabel").setLevel(logging.WARNING)
     rows = make_rows(args.rows)
     ideal = args.cap / args.delay
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         runs = [
-            (f"concurrency {args.cap}", args.cap, args.delay, 0.0),
-            (f"concurrency {args.low_concurrency}, jitter", args.low_concurrency, 0.01, 0.03),
+            (f"concurrency {args.cap}", args.cap, args.delay),
+            (f"concurrency {args.low_concurrency}", args.low_concurrency, 0.02),
         ]
-        for label, concurrency, delay, jitter in runs:
-            out = Path(tmp) / label.replace(" ", "_").replace(",", "")
+        for label, concurrency, delay in runs:
+            out = Path(tmp) / label.replace(" ", "_")
             digest, requests, seconds, accepted = run_stage(
                 rows,
                 out,
@@ -150,28 +160,33 @@ def main() -> None:
                 cap=args.cap,
                 concurrency=concurrency,
                 wave=args.wave_size,
-                jitter=jitter,
+                jitter=args.jitter,
             )
-            results.append((label, requests, seconds, accepted, digest))
+            results.append((label, delay, requests, seconds, accepted, digest))
 
     print(
-        f"\nGenerator-Discriminator stage, {args.rows} rows, server cap {args.cap}, wave size {args.wave_size}"
+        f"\nGenerator-Discriminator stage, {args.rows} rows, server cap {args.cap}, answers in "
+        f"delay +-{args.jitter:.0%}, wave size {args.wave_size}"
     )
     print(
-        f"{'run':<26}{'requests':>9}{'seconds':>9}{'req/s':>9}{'ideal':>9}{'ratio':>7}{'accepted':>10}  dataset hash"
+        f"{'run':<18}{'delay':>7}{'requests':>9}{'seconds':>9}{'req/s':>9}{'ideal':>9}"
+        f"{'ratio':>7}{'accepted':>10}  dataset hash"
     )
-    for index, (label, requests, seconds, accepted, digest) in enumerate(results):
+    for index, (label, delay, requests, seconds, accepted, digest) in enumerate(results):
         rate = requests / seconds
-        # Only the first run is capped by the server; the second checks the dataset, not speed.
+        # Only the first run is bound by the server; the second checks the dataset, not speed.
         ideal_cell = f"{ideal:>9.1f}{rate / ideal:>7.2f}" if index == 0 else f"{'-':>9}{'-':>7}"
         print(
-            f"{label:<26}{requests:>9}{seconds:>9.2f}{rate:>9.1f}{ideal_cell}{accepted:>10}  {digest}"
+            f"{label:<18}{delay:>7.2f}{requests:>9}{seconds:>9.2f}{rate:>9.1f}{ideal_cell}"
+            f"{accepted:>10}  {digest}"
         )
     first, second = results
+    rate = first[2] / first[3]
     print(
-        f"\nthroughput at cap {args.cap}: {first[1] / first[2]:.1f} req/s of an ideal {ideal:.1f} ({first[1] / first[2] / ideal:.0%})"
+        f"\nthroughput at cap {args.cap}: {rate:.1f} req/s of an ideal {ideal:.1f} "
+        f"({rate / ideal:.0%}; the ideal keeps all {args.cap} server slots busy all the time)"
     )
-    print(f"same dataset at both concurrencies: {'yes' if first[4] == second[4] else 'NO'}")
+    print(f"same dataset at both concurrencies: {'yes' if first[5] == second[5] else 'NO'}")
 
 
 if __name__ == "__main__":
