@@ -196,6 +196,22 @@ def distiset_records(distiset: Any) -> list[dict[str, Any]]:
     return dataset.to_list()
 
 
+def card_context(recipe: Any, out: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """What the dataset card reports besides the rows: the recipe, the filters' counts, languages."""
+    from collections import Counter
+
+    report_path = out / "corpus_report.json"
+    report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else None
+    recipe_dict = recipe.to_dict() if hasattr(recipe, "to_dict") else {}
+    if not isinstance(recipe_dict.get("generation"), dict):
+        recipe_dict["generation"] = dataclasses.asdict(generation_config(recipe))
+    return {
+        "recipe": recipe_dict,
+        "corpus_report": report,
+        "languages": Counter(r.get("language") or "unknown" for r in records),
+    }
+
+
 def write_generation_output(
     records: list[dict[str, Any]], recipe: Any, out: Path
 ) -> dict[str, Any]:
@@ -210,7 +226,14 @@ def write_generation_output(
     stats_file = out / STATE_DIR / CALL_STATS_FILE
     call_stats = json.loads(stats_file.read_text()) if stats_file.exists() else None
     summary = summarize(records, config, call_stats)
-    write_dataset_folder(records, out, tasks=list(all_tasks()), summary=summary, title=recipe.name)
+    write_dataset_folder(
+        records,
+        out,
+        tasks=list(all_tasks()),
+        summary=summary,
+        title=recipe.name,
+        card_context=card_context(recipe, out, records),
+    )
     db = ExampleDatabase(all_tasks(), out / STATE_DIR / EXAMPLES_FILE)
     try:
         db.export_jsonl(out / "example_database.jsonl", row_ids={r["id"] for r in records})

@@ -78,11 +78,18 @@ def write_dataset_folder(
     tasks: list[str],
     summary: dict[str, Any] | None = None,
     title: str = "CodeOcean",
+    card_context: dict[str, Any] | None = None,
 ) -> dict[str, int]:
-    """Write every config of `records` into `output_dir`; returns rows per config."""
+    """Write every config of `records` into `output_dir`; returns rows per config.
+
+    ``card_context``: extra arguments of `cards.dataset_card.render_dataset_card` (recipe,
+    corpus_report, languages) for the README.
+    """
     import datasets
     import pyarrow.parquet as pq
     from datasets import Dataset
+
+    from cards.dataset_card import render_dataset_card
 
     datasets.disable_progress_bars()
     out = Path(output_dir)
@@ -113,7 +120,11 @@ def write_dataset_folder(
             pq.ParquetWriter(str(folder / SHARD), feats.arrow_schema).close()  # the schema only
     if summary is not None:
         (staging / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    (staging / "README.md").write_text(render_card(title, counts, summary), encoding="utf-8")
+    written = [name for name in configs if (staging / _folder(name)).exists()]
+    card = render_dataset_card(
+        title=title, configs=counts, summary=summary, written=written, **(card_context or {})
+    )
+    (staging / "README.md").write_text(card, encoding="utf-8")
     _swap_in(staging, out, [_folder(name) for name in configs] + ["summary.json", "README.md"])
     return counts
 
@@ -154,65 +165,3 @@ def _row(record: dict, columns: list[str], source_fields: list[str]) -> dict:
     source = record.get("source") or {}
     row["source"] = {k: None if source.get(k) is None else str(source[k]) for k in source_fields}
     return row
-
-
-def render_card(title: str, counts: dict[str, int], summary: dict[str, Any] | None) -> str:
-    configs = []
-    for name in (name for name, n in counts.items() if n or name == "default"):
-        default = "\n  default: true" if name == "default" else ""
-        configs.append(
-            f"- config_name: {name}{default}\n  data_files:\n  - split: train\n"
-            f"    path: {_folder(name)}/train-*.parquet"
-        )
-    front = "\n".join(
-        [
-            "---",
-            "configs:",
-            *configs,
-            "task_categories:",
-            "- text-generation",
-            "tags:",
-            "- code",
-            "- synthetic",
-            "- distilabel",
-            "- wavecoder",
-            "---",
-        ]
-    )
-    rows = "\n".join(f"| `{name}` | {n} |" for name, n in counts.items())
-    rate = (summary or {}).get("acceptance_rate")
-    figures = f"\nAcceptance rate of judged rows: {rate:.1%}.\n" if rate is not None else ""
-    if not counts.get("default"):
-        figures += (
-            "\nNo row was accepted: the `default` config holds only the schema, and `datasets` "
-            "cannot load it (by design, so no other config is loaded in its place). See why in "
-            "`rejected`, `failed` and `summary.json`.\n"
-        )
-    return f"""{front}
-
-# {title}
-
-Instruction data for code LLMs built with the WaveCoder method: raw functions selected by
-KCenterGreedy, turned into code generation, summarization, repair and translation cases by an LLM
-generator, and kept only when an LLM discriminator passed every rule.
-
-| config | rows |
-|---|---|
-{rows}
-{figures}
-```python
-from datasets import load_dataset
-
-ds = load_dataset("PATH_OR_REPO_ID", split="train")            # every accepted row
-repair = load_dataset("PATH_OR_REPO_ID", "repair", split="train")
-```
-
-Columns: `instruction`, `input`, `output` (Alpaca), `messages` (chat format for TRL's SFTTrainer),
-`source_code` and `source` (provenance and licence), `judgement` (each rule's verdict and reason),
-`usage` (tokens of both LLM calls). `rejected` (the post-filter or the discriminator said no) and
-`failed` (no answer from the endpoint after its retries, or an error while processing one; such
-rows are retried when the run is repeated, and are not training data) add `status`, `stage`
-(generation, postfilter or judgement), `reasons` (check and message), `selection_rank` and the
-raw LLM replies. `summary.json` has the run's figures and `example_database.jsonl` the good and
-bad cases the generator learnt from.
-"""

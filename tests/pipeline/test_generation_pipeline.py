@@ -128,6 +128,15 @@ def test_pipeline_writes_every_config_and_the_summary_and_a_crash_keeps_them(
         "id", "task", "language", "target_language", "instruction", "input", "output", "messages",
         "source_code", "source", "generator_model", "discriminator_model", "judgement", "usage",
     }  # fmt: skip
+    # The dataset card: Hub metadata naming every written config, `default` the default one,
+    # and the run's figures.
+    from huggingface_hub import DatasetCard
+
+    card = DatasetCard.load(out / "README.md")
+    configs = {c["config_name"]: c for c in card.data.to_dict()["configs"]}
+    assert configs["default"]["default"] is True
+    assert set(configs) == {"default", *written_configs(out)}
+    assert "13 accepted, 2 rejected" in card.text and "1 failed" in card.text
     # Tasks follow the mix (9/3/2/2 of 16) as assigned for seed 3; each task config holds its rows.
     assigned = dict(
         zip([s["id"] for s in SNIPPETS], assign_tasks(16, default_mix(), 3), strict=True)
@@ -238,3 +247,8 @@ def test_dry_run_calls_nothing_and_writes_the_exact_first_prompts(tmp_path, caps
     printed = capsys.readouterr().out
     assert "Dry run: no LLM was called. 16 selected snippets" in printed
     assert not (dry / "data").exists()
+
+
+def written_configs(out) -> set[str]:
+    """Config names of the parquet folders in a dataset folder (`data` is `default`)."""
+    return {p.parent.name for p in out.glob("*/train-*.parquet")} - {"data"}
