@@ -62,8 +62,8 @@ def render_dataset_card(
         configs=[
             {
                 "config_name": name,
-                "data_files": [{"split": "train", "path": f"{config_path(name)}/train-*.parquet"}],
                 **({"default": True} if name == "default" else {}),
+                "data_files": [{"split": "train", "path": f"{config_path(name)}/train-*.parquet"}],
             }
             for name in loadable
         ],

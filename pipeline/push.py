@@ -65,8 +65,11 @@ def push_folder(
         ) from exc
     except HfHubHTTPError as exc:
         raise UserError(f"the Hub refused the upload to {repo_id}: {exc}") from exc
-    except OSError as exc:
-        raise UserError(f"cannot reach the Hub ({exc}); check the network and HF_TOKEN") from exc
+    except Exception as exc:  # connection errors of the HTTP client are not all OSErrors
+        raise UserError(
+            f"cannot reach the Hub or upload to {repo_id} ({type(exc).__name__}: {exc}); "
+            "check the network and HF_TOKEN"
+        ) from exc
     return str(url)
 
 
