@@ -9,12 +9,9 @@ from __future__ import annotations
 import hashlib
 
 import pytest
-from generation_fixtures import SNIPPETS, rows_with_tasks, snippet_of, teacher
+from generation_fixtures import SNIPPETS, rows_with_tasks, teacher
+from loop_harness import config_for, outcome, role, run, who
 from scripted_server import Reply, Request, ScriptedServer
-
-from pipeline.generation.backends import build_llm
-from pipeline.generation.config import GenerationConfig, LLMConfig
-from pipeline.generation.step import build_tasks, run_generation
 
 TASKS = {
     "py_slugify": "summarization",
@@ -22,53 +19,6 @@ TASKS = {
     "java_isblank": "translation",
     "py_retry": "translation",
 }
-
-
-def config_for(
-    server, fmt="text", *, concurrency=8, wave_size=4, k=1, max_retries=2
-) -> GenerationConfig:
-    def llm(model: str) -> LLMConfig:
-        return LLMConfig(
-            model=model,
-            base_url=server.base_url,
-            output_format=fmt,
-            max_retries=max_retries,
-            timeout=1,
-            concurrency=concurrency,
-            generation_kwargs={"max_new_tokens": 300, "temperature": 1.0},
-        )
-
-    return GenerationConfig(
-        generator=llm("gen-model"),
-        discriminator=llm("judge-model"),
-        wave_size=wave_size,
-        examples_per_prompt=k,
-    )
-
-
-def run(config, rows, state_dir, seed=1):
-    # Fresh LLMs per run: each run owns its event loop, as each pipeline process does.
-    generator_llm, judge_llm = build_llm(config.generator), build_llm(config.discriminator)
-    generator_llm.load()
-    judge_llm.load()
-    generator, judge = build_tasks(config, generator_llm, judge_llm)
-    state_dir.mkdir(exist_ok=True)
-    return run_generation(
-        rows, config, generator=generator, judge=judge, state_dir=state_dir, seed=seed
-    )
-
-
-def outcome(records) -> dict[str, tuple]:
-    return {r["id"]: (r["status"], r["stage"], [x["check"] for x in r["reasons"]]) for r in records}
-
-
-def role(call) -> str:
-    return "judge" if call["model"] == "judge-model" else "generator"
-
-
-def who(call) -> tuple[str, str]:
-    request = Request(call["model"], call["messages"], {}, call["attempt"])
-    return role(call), snippet_of(request)["id"]
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
@@ -312,96 +262,3 @@ def test_judged_cases_feed_later_prompts_two_waves_on(tmp_path):
         in prompts[order[12]]
     )
     assert sum(r["status"] == "accepted" for r in records) == 15
-
-
-def test_truncation_is_the_backends_finish_reason_when_it_gives_one(tmp_path):
-    generator = {"py_slugify": "cut_early", "py_flatten": "ends_at_limit", "go_sum": "truncated"}
-    with ScriptedServer(teacher(generator)) as server:
-        config = config_for(server)
-        rows = [r for r in rows_with_tasks("generation") if r["id"] in generator]
-        records, _ = run(config, rows, tmp_path / "state")
-        # The finish reason is cached with the answer: a resumed run decides the same way.
-        again, stats = run(config, rows, tmp_path / "state")
-    assert outcome(records) == {
-        "py_slugify": ("rejected", "postfilter", ["truncated"]),
-        "py_flatten": ("accepted", "judgement", []),
-        "go_sum": ("rejected", "postfilter", ["truncated"]),
-    }
-    assert outcome(again) == outcome(records)
-    assert stats["generator"]["sent"] == 0
-
-
-def test_a_judgement_json_without_rule_numbers_is_a_rejection_with_its_reason(tmp_path):
-    with ScriptedServer(teacher(judge={"go_sum": "json_without_rule_numbers"})) as server:
-        config = config_for(server, "json")
-        rows = [r for r in rows_with_tasks("repair") if r["id"] in ("go_sum", "go_max")]
-        records, _ = run(config, rows, tmp_path / "state")
-    by_id = {r["id"]: r for r in records}
-    assert outcome(records)["go_sum"] == ("rejected", "judgement", ["judgement_unreadable"])
-    assert by_id["go_sum"]["reasons"][0]["message"].startswith(
-        "the judgement has no answer for rule 1 (input_is_code)"
-    )
-    assert outcome(records)["go_max"] == ("accepted", "judgement", [])
-
-
-def test_a_crash_while_reading_a_reply_fails_that_row_keeps_its_trace_and_asks_again(
-    tmp_path, monkeypatch
-):
-    from pipeline.generation.judge_instruction import JudgeInstruction
-
-    original = JudgeInstruction.format_output
-
-    def crash_on_go_sum(self, output, input=None):
-        if input["id"] == "go_sum":
-            raise KeyError("rule")
-        return original(self, output, input)
-
-    rows = [r for r in rows_with_tasks("repair") if r["id"] in ("go_sum", "go_max")]
-    with ScriptedServer(teacher()) as server:
-        config = config_for(server)
-        monkeypatch.setattr(JudgeInstruction, "format_output", crash_on_go_sum)
-        records, _ = run(config, rows, tmp_path / "state")
-        monkeypatch.setattr(JudgeInstruction, "format_output", original)
-        server.reset()
-        again, _ = run(config, rows, tmp_path / "state")
-        resent = [who(c) for c in server.calls()]
-
-    crashed = {r["id"]: r for r in records}["go_sum"]
-    assert (crashed["status"], crashed["stage"]) == ("failed", "judgement")
-    assert crashed["reasons"] == [{"check": "internal_error", "message": "KeyError: 'rule'"}]
-    assert crashed["raw_generation"] and crashed["raw_judgement"].startswith("Rule 1:")
-    assert crashed["instruction"] and crashed["usage"]["discriminator"]["completion_tokens"] > 0
-    # The reply that crashed was dropped from the cache: the next run asks for it again.
-    assert resent == [("judge", "go_sum")]
-    assert outcome(again) == {
-        "go_sum": ("accepted", "judgement", []),
-        "go_max": ("accepted", "judgement", []),
-    }
-
-
-@pytest.mark.parametrize(
-    ("generator", "judge", "role", "error"),
-    [
-        (lambda s: "http401_always", {}, "generator", "HTTP 401: scripted status 401"),
-        ({}, lambda s: "model_not_found", "discriminator", "HTTP 404: scripted status 404"),
-    ],
-    ids=["bad-key", "unknown-judge-model"],
-)
-def test_an_endpoint_that_refuses_every_request_stops_the_run_early(
-    tmp_path, generator, judge, role, error
-):
-    from pipeline.generation.stopping import RunStopped
-
-    with ScriptedServer(teacher(generator, judge)) as server:
-        config = config_for(server, concurrency=2, max_retries=3)
-        with pytest.raises(RunStopped) as stopped:
-            run(config, rows_with_tasks("generation"), tmp_path / "state")
-        calls = server.calls()
-    assert stopped.value.reason == "endpoint_refused"
-    assert stopped.value.message.startswith(f"the {role} endpoint (openai model ")
-    assert f"refused 3 requests in a row, so the run stopped: {error} (not retried" in (
-        stopped.value.message
-    )
-    refused = [c for c in calls if c["status"] != 200]
-    assert all(c["attempt"] == 1 for c in refused)  # never retried
-    assert 3 <= len(refused) <= 4  # the streak, and at most one more already in flight
