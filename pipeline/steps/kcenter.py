@@ -21,7 +21,7 @@ class KCenterGreedySelect(GlobalStep):
 
     The greedy picks, one at a time, the row farthest (Euclidean) from every row picked before,
     so the kept rows cover the embedding space as evenly as ``k`` rows can (Sener & Savarese,
-    2018). See `pipeline.selection` for the exact, fused implementation.
+    2018). See `pipeline.selection` for the exact implementation (lazy on the CPU).
 
     Attributes:
         num_centers: number of rows to keep, the k of KCenterGreedy (clipped to the number of

@@ -1,6 +1,9 @@
-"""KCenterGreedy: exactness against a naive textbook reference, edge cases, both backends."""
+"""KCenterGreedy: exactness against a naive textbook reference, edge cases, every algorithm."""
 
 from __future__ import annotations
+
+import platform
+import sys
 
 import numpy as np
 import pytest
@@ -44,11 +47,15 @@ def unit_rows(n: int, d: int, seed: int) -> np.ndarray:
     return x / np.linalg.norm(x, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("backend", ["numba", "torch"])
+# Every CPU implementation: (backend, algorithm).
+IMPLEMENTATIONS = [("numba", "lazy"), ("numba", "eager"), ("torch", "eager")]
+
+
+@pytest.mark.parametrize("backend,algorithm", IMPLEMENTATIONS)
 @pytest.mark.parametrize("seed,n,d,k", [(0, 2000, 384, 150), (1, 777, 33, 200), (2, 3000, 8, 300)])
-def test_matches_textbook_and_sklearn_on_random_data(backend, seed, n, d, k):
+def test_matches_textbook_and_sklearn_on_random_data(backend, algorithm, seed, n, d, k):
     x = unit_rows(n, d, seed) * np.float32(3.0)
-    ours = kcenter_greedy(x, k, first=5, device="cpu", backend=backend)
+    ours = kcenter_greedy(x, k, first=5, device="cpu", backend=backend, algorithm=algorithm)
     assert ours.dtype == np.int64
     assert ours.tolist() == textbook_kcenter(x, k, first=5)
     assert ours.tolist() == sklearn_kcenter(x, k, first=5)
@@ -65,6 +72,72 @@ def test_matches_textbook_on_real_embeddings(stdlib_embeddings):
     assert np.isinf(radii[0]) and np.all(np.diff(radii[1:]) <= 0)
 
 
+def test_lazy_equals_eager_bit_for_bit_and_computes_fewer_distances(stdlib_embeddings):
+    # Tiled with noise, as bench/kcenter.py does, so rows have near neighbours.
+    rng = np.random.default_rng(0)
+    base = stdlib_embeddings
+    x = np.concatenate(
+        [base] + [base + rng.normal(0, 0.01, base.shape).astype(np.float32) for _ in range(3)]
+    )
+    k = 300
+    lazy = kcenter_greedy_select(x, k, first=17, algorithm="lazy")
+    eager = kcenter_greedy_select(x, k, first=17, algorithm="eager")
+    assert (lazy.algorithm, eager.algorithm) == ("lazy", "eager")
+    assert lazy.indices.tolist() == eager.indices.tolist()
+    assert lazy.radii.tobytes() == eager.radii.tobytes()
+    assert lazy.final_radius == eager.final_radius == coverage_radius(x, lazy.indices)
+    # The eager pass computes every unchosen row's distance to every center.
+    n = len(x)
+    assert eager.distance_evaluations == sum(n - 1 - t for t in range(k))
+    assert n - 1 <= lazy.distance_evaluations < 0.75 * eager.distance_evaluations
+
+
+@pytest.mark.parametrize("parallel,copy_budget", [(True, None), (False, None), (True, 24 * 4 * 50)])
+def test_lazy_batches_and_sweeps_agree_with_the_textbook(parallel, copy_budget, monkeypatch):
+    from pipeline.selection import _numba
+
+    if copy_budget is not None:  # only the first 50 centers copied; later ones read from x
+        monkeypatch.setattr(_numba, "_COPY_BUDGET", copy_budget)
+    x = unit_rows(3000, 24, 9)
+    k = 400
+    state = _numba.LazyState(x, k, first=11)
+    assert len(state.copies) == (50 if copy_budget else k)
+    state.parallel = parallel
+    for t0 in range(1, k, 37):  # resumable at any pick
+        state.picks(t0, min(k, t0 + 37))
+    assert state.indices.tolist() == textbook_kcenter(x, k, first=11)
+    assert state.final_radius() == coverage_radius(x, state.indices)
+    evaluations, updates, sweeps = state.stats.tolist()
+    # The first pick sweeps every row; later picks update rows in batches.
+    assert sweeps >= 1 and updates > 0 and evaluations < k * len(x) / 2
+
+
+@pytest.mark.skipif(
+    sys.platform == "darwin" or platform.machine() not in ("x86_64", "AMD64"),
+    reason="the tbb wheel (a dependency) exists for x86-64 Linux and Windows only",
+)
+def test_cpu_kernels_use_tbb_and_work_in_forked_children():
+    """TBB is the fast, fork-safe threading layer (installed with the package); a distilabel step
+    runs in a forked child of a parent that has started GNU OpenMP through torch."""
+    import multiprocessing
+
+    import numba
+    import torch
+
+    from pipeline.selection import _numba
+
+    x = unit_rows(4000, 16, 10)
+    expected = kcenter_greedy(x, 50).tolist()
+    assert numba.threading_layer() == "tbb"
+    assert _numba.fast_parallel_launch()
+    a = torch.randn(512, 512)
+    float((a @ a).sum())  # starts torch's intra-op (OpenMP) threads here
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(2) as pool:
+        results = pool.starmap(kcenter_greedy, [(x, 50), (x, 50)], chunksize=1)
+    assert [r.tolist() for r in results] == [expected, expected]
+
+
 def test_radii_are_distances_to_previous_centers():
     x = unit_rows(500, 16, 3)
     sel = kcenter_greedy_select(x, 40, first=7)
@@ -77,20 +150,23 @@ def test_radii_are_distances_to_previous_centers():
     assert sel.final_radius < sel.radii[-1]
 
 
-def test_k_at_least_rows_returns_every_row_once():
+@pytest.mark.parametrize("algorithm", ["lazy", "eager"])
+def test_k_at_least_rows_returns_every_row_once(algorithm):
     x = unit_rows(50, 8, 4)
     for k in (50, 51, 1000):
-        sel = kcenter_greedy_select(x, k, first=3)
+        sel = kcenter_greedy_select(x, k, first=3, algorithm=algorithm)
         assert sorted(sel.indices.tolist()) == list(range(50))
         assert sel.indices[0] == 3
         assert sel.final_radius == 0.0
 
 
-@pytest.mark.parametrize("backend", ["numba", "torch"])
-def test_duplicate_and_zero_rows(backend):
+@pytest.mark.parametrize("backend,algorithm", IMPLEMENTATIONS)
+def test_duplicate_and_zero_rows(backend, algorithm):
     base = unit_rows(10, 12, 5)
     x = np.concatenate([base, base[:4], np.zeros((3, 12), np.float32)])
-    picks = kcenter_greedy(x, len(x), first=0, device="cpu", backend=backend).tolist()
+    picks = kcenter_greedy(
+        x, len(x), first=0, device="cpu", backend=backend, algorithm=algorithm
+    ).tolist()
     # Distinct rows (10 unit rows and the zero vector) first, then the duplicates, each at
     # distance exactly 0, in index order.
     assert sorted(picks[:11]) == [*range(10), 14]
@@ -98,9 +174,10 @@ def test_duplicate_and_zero_rows(backend):
     assert picks[:11] == textbook_kcenter(x, 11)
 
 
-def test_all_identical_rows():
+@pytest.mark.parametrize("algorithm", ["lazy", "eager"])
+def test_all_identical_rows(algorithm):
     x = np.ones((6, 4), np.float32)
-    sel = kcenter_greedy_select(x, 4, first=2)
+    sel = kcenter_greedy_select(x, 4, first=2, algorithm=algorithm)
     assert sel.indices.tolist() == [2, 0, 1, 3]
     assert sel.radii[1:].tolist() == [0.0, 0.0, 0.0]
 
@@ -135,6 +212,14 @@ def test_non_finite_values_are_a_clear_error(bad):
 def test_bad_arguments(x, k, first, match):
     with pytest.raises(ValueError, match=match):
         kcenter_greedy(x, k, first=first)
+
+
+def test_bad_algorithm_is_a_clear_error():
+    x = unit_rows(20, 4, 7)
+    with pytest.raises(ValueError, match="algorithm must be one of"):
+        kcenter_greedy(x, 3, algorithm="fast")
+    with pytest.raises(ValueError, match="eager algorithm only"):
+        kcenter_greedy(x, 3, device="cpu", backend="torch", algorithm="lazy")
 
 
 def test_accepts_float64_lists_and_tensors():
