@@ -14,14 +14,18 @@ is the floor of the eager algorithm's cost. Two implementations:
   (torch, the only algorithm there). Nothing of size N x d is allocated.
 
 Exactness. Both compute distances as the reference does: the squared distance is accumulated in
-float64 from the float32 inputs, rounded to float32, then square-rooted in float32 (sklearn's
-``pairwise_distances`` on float32 input does the same up to float64 rounding, which never reaches
-a float32 result except in ties of a float32 ulp). Ties go to the lowest index. A float32 screen
-only decides which rows need that computation, with a margin far above its error bound. Squared
-differences are summed directly, not through ``|x|^2 + |c|^2 - 2x.c``, so identical rows are at
-distance exactly 0 and near rows suffer no cancellation. A chosen row is never chosen again, so
-with duplicate rows (or k >= N) every row is picked once, duplicates last, lowest index first.
-Both algorithms therefore return the same indices and radii, bit for bit.
+float64 from the float32 inputs, rounded to float32, then square-rooted in float32. A float32
+screen only decides which rows need that computation, with a margin far above its error bound.
+Squared differences are summed directly, not through ``|x|^2 + |c|^2 - 2x.c``, so identical rows
+are at distance exactly 0 and near rows suffer no cancellation. Ties go to the lowest index. A
+chosen row is never chosen again, so with duplicate rows (or k >= N) every row is picked once,
+duplicates last, lowest index first.
+
+On the CPU the float64 sum runs in column order, so ``lazy`` and ``eager`` return the same
+indices, radii and final radius bit for bit. Another order (sklearn's, numpy's pairwise sum,
+torch's reductions on CUDA) can round to a different float32 only where the float64 sum lies
+within float64 rounding error of a float32 rounding midpoint: a one-ulp difference that decides a
+pick only on constructed inputs. On real and random embeddings all give the same indices (tested).
 """
 
 from __future__ import annotations
@@ -89,7 +93,8 @@ def kcenter_greedy(
         backend: ``"numba"`` (CPU) or ``"torch"`` (any torch device); None: torch on CUDA,
             numba on the CPU.
         algorithm: ``"lazy"`` or ``"eager"`` (see the module docstring); None: lazy with numba,
-            eager with torch (its only algorithm). Both return the same result.
+            eager with torch (its only algorithm). ``"lazy"`` with no device or backend runs on
+            the CPU even where CUDA is available. Both return the same result.
         return_radii: also return each pick's coverage radius (see ``KCenterSelection.radii``).
         progress: show a progress bar over picks.
 
@@ -125,17 +130,22 @@ def kcenter_greedy_select(
     progress: bool = False,
 ) -> KCenterSelection:
     """Like `kcenter_greedy`, returning the full `KCenterSelection`."""
+    if algorithm is not None and algorithm not in ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
+    if algorithm == "lazy" and device is None and backend is None:
+        device = "cpu"  # the lazy algorithm exists on the CPU only
     device = _resolve_device(device, embeddings)
     backend = backend or ("numba" if device == "cpu" else "torch")
     if backend == "torch":
         algorithm = algorithm or "eager"
         if algorithm != "eager":
-            raise ValueError(f"the torch backend runs the eager algorithm only, not {algorithm!r}")
+            raise ValueError(
+                "the lazy algorithm runs on the CPU (numba); the torch backend runs the eager "
+                "algorithm only"
+            )
         x = _as_torch_matrix(embeddings, device)
     elif backend == "numba" and device == "cpu":
         algorithm = algorithm or "lazy"
-        if algorithm not in ALGORITHMS:
-            raise ValueError(f"algorithm must be one of {ALGORITHMS}, got {algorithm!r}")
         x = _as_float32_matrix(embeddings)
     else:
         raise ValueError(f"backend {backend!r} cannot run on device {device!r}")
@@ -198,7 +208,8 @@ def _check_finite_shape(shape, finite: bool) -> None:
 
 def _as_float32_matrix(embeddings) -> np.ndarray:
     if type(embeddings).__module__.startswith("torch"):
-        embeddings = embeddings.detach().cpu().numpy()
+        # .float() first: numpy has no bfloat16.
+        embeddings = embeddings.detach().cpu().float().numpy()
     x = np.ascontiguousarray(embeddings, dtype=np.float32)
     finite = x.size == 0 or bool(np.isfinite(x).all()) if x.ndim == 2 else True
     _check_finite_shape(x.shape, finite)
@@ -267,8 +278,15 @@ def coverage_radius(embeddings, centers) -> float:
     from pipeline.selection import _numba
 
     x = _as_float32_matrix(embeddings)
+    rows = np.asarray(centers)
+    if rows.ndim != 1 or rows.size == 0:
+        raise ValueError("centers must be a non-empty 1-D sequence of row indices")
+    if not np.issubdtype(rows.dtype, np.integer):
+        raise ValueError(f"centers must be integer row indices, got dtype {rows.dtype}")
+    if rows.min() < 0 or rows.max() >= len(x):
+        raise ValueError(f"centers must be row indices in [0, {len(x)})")
     with _CPU_LOCK:
         state = _numba.EagerPass(x)
-        for c in np.asarray(centers, dtype=np.int64):
+        for c in rows.astype(np.int64):
             state.add_center(int(c))
     return float(state.min_dist.max())

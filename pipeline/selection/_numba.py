@@ -1,12 +1,14 @@
 """CPU kernels of KCenterGreedy (numba): the lazy selection and the eager fused pass.
 
-Both compute every distance the same way, so both give the reference's exact indices and radii:
+Both compute every distance with the same code, so both give the same indices and radii, bit for
+bit, and the reference's:
 
 - screen: the squared distance in float32 (16 lanes per AVX-512 instruction);
 - refine: only where the float32 value could beat the row's current minimum (within a margin far
-  above the float32 error bound), the squared distance is recomputed in float64 from the float32
-  inputs, rounded to float32 and square-rooted in float32. That value is the one kept. Minima are
-  order-independent, so it does not matter in which order a row meets its centers.
+  above the float32 error bound), `_exact` recomputes it: float64 squares of the float32
+  differences summed in column order, rounded to float32, square-rooted in float32. That value is
+  the one kept. Minima are order-independent, so it does not matter in which order a row meets
+  its centers.
 
 Eager (`EagerPass`): one fused parallel pass per pick over the whole matrix updates every row's
 minimum and finds the arg-max. It reads the matrix once per pick, so memory bandwidth is its floor.
@@ -85,9 +87,13 @@ def _warm_up() -> None:
 # Shared arithmetic
 
 
-@numba.njit(fastmath=_FM, nogil=True, cache=True)
+@numba.njit(fastmath=False, nogil=True, cache=True)
 def _exact(x, i, c):
-    """The kept distance of rows ``i`` and ``c``: float64 sum of squares, float32 sqrt."""
+    """The kept distance of rows ``i`` and ``c``: the float64 sum of squared differences in column
+    order, rounded to float32, then a float32 square root. The order is fixed so that the eager
+    and lazy kernels agree bit for bit: no fast-math, stated explicitly because numba otherwise
+    compiles a callee with its caller's fast-math flags, and reassociation would let the
+    compiler pick the order."""
     acc = 0.0
     for col in range(x.shape[1]):
         diff64 = np.float64(x[i, col]) - np.float64(x[c, col])
@@ -304,11 +310,11 @@ class LazyState:
 
 
 @numba.njit(parallel=True, fastmath=_FM, nogil=True, cache=True)
-def _update_and_argmax(x, c32, c64, margin, min_dist, bounds, best_val, best_idx):
+def _update_and_argmax(x, c, c32, margin, min_dist, bounds, best_val, best_idx):
     n_blocks = bounds.shape[0] - 1
     d = x.shape[1]
+    scale = np.float32(1.0) + margin
     tiny = np.float32(1e-30)
-    one = np.float32(1.0)
     for b in numba.prange(n_blocks):
         top = np.float32(-2.0)
         top_i = -1
@@ -320,12 +326,8 @@ def _update_and_argmax(x, c32, c64, margin, min_dist, bounds, best_val, best_idx
                 for j in range(d):
                     diff = x[i, j] - c32[j]
                     approx += diff * diff
-                if approx <= m * m * (one + margin) + tiny:
-                    acc = 0.0
-                    for j in range(d):
-                        diff64 = np.float64(x[i, j]) - c64[j]
-                        acc += diff64 * diff64
-                    dist = np.sqrt(np.float32(acc))
+                if approx <= m * m * scale + tiny:
+                    dist = _exact(x, i, c)
                     if dist < m:
                         m = dist
                         min_dist[i] = m
@@ -363,8 +365,8 @@ class EagerPass:
         row = self.x[c]
         _update_and_argmax(
             self.x,
+            c,
             row.copy(),
-            row.astype(np.float64),
             self.margin,
             self.min_dist,
             self.bounds,

@@ -3,7 +3,8 @@
 The screen is one float32 matrix-vector product per pick (the matrix read once, at memory
 bandwidth) with row norms computed once; its error bound is absolute, (d + 8) * 2^-24 *
 (|x| + |c|)^2, doubled for margin. Candidates are refined in float64 in bounded chunks, with the
-same arithmetic as the CPU kernels, so indices and radii are the same.
+CPU kernels' arithmetic except for the order of the float64 sum, which torch chooses (see the
+package docstring for when that can matter).
 """
 
 from __future__ import annotations
@@ -48,7 +49,10 @@ def select_eager(x, k: int, first: int, bar) -> tuple[np.ndarray, np.ndarray, fl
             c = x[pick]
             approx = sq32 + sq32[pick] - 2.0 * torch.mv(x, c)
             bound = err * (norms + norms[pick]).square_()
-            cand = (min_dist >= 0) & (approx <= min_dist.square() * (1 + margin) + bound + 1e-30)
+            # Written as "not above" so a NaN screen (inf - inf, from norms whose squares
+            # overflow float32) keeps the row for the float64 recompute.
+            above = approx > min_dist.square() * (1 + margin) + bound + 1e-30
+            cand = (min_dist >= 0) & ~above
             rows = cand.nonzero().squeeze(1)
             c64 = c.to(torch.float64)
             for start in range(0, rows.numel(), _CHUNK_ROWS):

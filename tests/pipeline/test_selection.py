@@ -80,8 +80,8 @@ def test_lazy_equals_eager_bit_for_bit_and_computes_fewer_distances(stdlib_embed
         [base] + [base + rng.normal(0, 0.01, base.shape).astype(np.float32) for _ in range(3)]
     )
     k = 300
-    lazy = kcenter_greedy_select(x, k, first=17, algorithm="lazy")
-    eager = kcenter_greedy_select(x, k, first=17, algorithm="eager")
+    lazy = kcenter_greedy_select(x, k, first=17, device="cpu", algorithm="lazy")
+    eager = kcenter_greedy_select(x, k, first=17, device="cpu", algorithm="eager")
     assert (lazy.algorithm, eager.algorithm) == ("lazy", "eager")
     assert lazy.indices.tolist() == eager.indices.tolist()
     assert lazy.radii.tobytes() == eager.radii.tobytes()
@@ -127,14 +127,14 @@ def test_cpu_kernels_use_tbb_and_work_in_forked_children():
     from pipeline.selection import _numba
 
     x = unit_rows(4000, 16, 10)
-    expected = kcenter_greedy(x, 50).tolist()
+    expected = kcenter_greedy(x, 50, device="cpu").tolist()
     assert numba.threading_layer() == "tbb"
     assert _numba.fast_parallel_launch()
     a = torch.randn(512, 512)
     float((a @ a).sum())  # starts torch's intra-op (OpenMP) threads here
     ctx = multiprocessing.get_context("fork")
     with ctx.Pool(2) as pool:
-        results = pool.starmap(kcenter_greedy, [(x, 50), (x, 50)], chunksize=1)
+        results = pool.starmap(_select_on_cpu, [(x, 50), (x, 50)], chunksize=1)
     assert [r.tolist() for r in results] == [expected, expected]
 
 
@@ -154,7 +154,7 @@ def test_radii_are_distances_to_previous_centers():
 def test_k_at_least_rows_returns_every_row_once(algorithm):
     x = unit_rows(50, 8, 4)
     for k in (50, 51, 1000):
-        sel = kcenter_greedy_select(x, k, first=3, algorithm=algorithm)
+        sel = kcenter_greedy_select(x, k, first=3, device="cpu", algorithm=algorithm)
         assert sorted(sel.indices.tolist()) == list(range(50))
         assert sel.indices[0] == 3
         assert sel.final_radius == 0.0
@@ -177,7 +177,7 @@ def test_duplicate_and_zero_rows(backend, algorithm):
 @pytest.mark.parametrize("algorithm", ["lazy", "eager"])
 def test_all_identical_rows(algorithm):
     x = np.ones((6, 4), np.float32)
-    sel = kcenter_greedy_select(x, 4, first=2, algorithm=algorithm)
+    sel = kcenter_greedy_select(x, 4, first=2, device="cpu", algorithm=algorithm)
     assert sel.indices.tolist() == [2, 0, 1, 3]
     assert sel.radii[1:].tolist() == [0.0, 0.0, 0.0]
 
@@ -220,6 +220,80 @@ def test_bad_algorithm_is_a_clear_error():
         kcenter_greedy(x, 3, algorithm="fast")
     with pytest.raises(ValueError, match="eager algorithm only"):
         kcenter_greedy(x, 3, device="cpu", backend="torch", algorithm="lazy")
+
+
+def test_lazy_runs_on_the_cpu_where_cuda_is_available(monkeypatch):
+    import torch
+
+    x = unit_rows(300, 8, 12)
+    expected = kcenter_greedy(x, 20, device="cpu").tolist()
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert kcenter_greedy(x, 20, algorithm="lazy").tolist() == expected
+
+
+def _select_on_cpu(x, k):
+    return kcenter_greedy(x, k, device="cpu")
+
+
+@pytest.mark.parametrize("backend,algorithm", IMPLEMENTATIONS)
+def test_values_whose_squares_overflow_float32(backend, algorithm):
+    # Rows 1 and 2 are 3e19 from row 0: their squared distance overflows float32 to inf, as in
+    # the reference; row 3 is then the farthest from {0, 1}.
+    x = np.array([[0, 0], [3e19, 0], [3e19, 1], [1, 1]], np.float32)
+    sel = kcenter_greedy_select(x, 3, device="cpu", backend=backend, algorithm=algorithm)
+    with np.errstate(over="ignore"):
+        assert sel.indices.tolist() == textbook_kcenter(x, 3) == [0, 1, 3]
+    assert sel.radii.tolist() == [np.inf, np.inf, np.float32(np.sqrt(np.float32(2.0)))]
+
+
+def column_order_distance(a: np.ndarray, b: np.ndarray) -> np.float32:
+    """float64 squared differences summed strictly in column order, float32 rounding and sqrt."""
+    sq = (a.astype(np.float64) - b.astype(np.float64)) ** 2
+    return np.sqrt(np.float32(np.cumsum(sq)[-1]))  # cumsum adds in order
+
+
+def test_lazy_and_eager_agree_where_summation_order_decides_the_float32_rounding():
+    # |v|^2 = 2 + 2^-23 + 6 * 2^-54: just above the midpoint between two float32 values, so
+    # the float32 rounding depends on whether the 2^-54 terms are added before the large ones.
+    # Both CPU kernels add in column order, like `column_order_distance`.
+    d = 16
+    v = np.zeros(d, np.float32)
+    v[[8, 12]] = 1.0
+    v[[10, 14]] = 2.0**-12
+    v[[0, 1, 2, 3, 5, 7]] = 2.0**-27
+    w = np.zeros(d, np.float32)
+    w[[0, 1]] = 1.0
+    w[2] = 2.0**-11
+    x = np.stack([np.zeros(d, np.float32), v, w])
+    expected_order = sorted([1, 2], key=lambda i: (-column_order_distance(x[i], x[0]), i))
+    for algorithm in ("lazy", "eager"):
+        sel = kcenter_greedy_select(x, 3, first=0, device="cpu", algorithm=algorithm)
+        assert sel.indices.tolist() == [0, *expected_order], algorithm
+        assert sel.radii[1] == column_order_distance(x[expected_order[0]], x[0])
+
+
+@pytest.mark.parametrize(
+    "centers,match",
+    [
+        ([], "non-empty"),
+        ([[0, 1]], "1-D"),
+        ([0.5], "integer"),
+        ([-1], r"in \[0, 20\)"),
+        ([20], "in"),
+    ],
+)
+def test_coverage_radius_rejects_bad_centers(centers, match):
+    with pytest.raises(ValueError, match=match):
+        coverage_radius(unit_rows(20, 4, 7), centers)
+
+
+def test_bfloat16_tensors_are_read_as_float32():
+    import torch
+
+    x = torch.from_numpy(unit_rows(100, 6, 13)).to(torch.bfloat16)
+    expected = kcenter_greedy(x.float().numpy(), 10, device="cpu").tolist()
+    assert kcenter_greedy(x, 10, device="cpu").tolist() == expected
+    assert coverage_radius(x, expected) == coverage_radius(x.float().numpy(), expected)
 
 
 def test_accepts_float64_lists_and_tensors():
