@@ -158,19 +158,20 @@ def kcenter_greedy_select(
     if not 0 <= first < n:
         raise ValueError(f"first={first} is out of range for {n} rows")
     bar = _progress_bar(k, progress)
+    # Pick t of the eager algorithm computes the distance of every row still unchosen (n - 1 - t).
+    evaluations = k * (n - 1) - k * (k - 1) // 2
     try:
         if backend == "torch":
             from pipeline.selection import _torch
 
-            result = _torch.select_eager(x, k, first, bar)
+            indices, radii, final = _torch.select_eager(x, k, first, bar)
         elif algorithm == "lazy":
-            result = _select_lazy(x, k, first, bar)
+            indices, radii, final, evaluations = _select_lazy(x, k, first, bar)
         else:
-            result = _select_eager_cpu(x, k, first, bar)
+            indices, radii, final = _select_eager_cpu(x, k, first, bar)
     finally:
         if bar is not None:
             bar.close()
-    indices, radii, final, evaluations = result
     return KCenterSelection(
         indices=indices,
         radii=radii,
@@ -268,8 +269,7 @@ def _select_eager_cpu(x: np.ndarray, k: int, first: int, bar):
             if bar is not None:
                 bar.update(1)
     final = float(max(radius, 0.0)) if k < x.shape[0] else 0.0
-    evaluations = k * (x.shape[0] - 1) - k * (k - 1) // 2
-    return indices, radii, final, evaluations
+    return indices, radii, final
 
 
 def coverage_radius(embeddings, centers) -> float:

@@ -22,8 +22,8 @@ def screen_margin(d: int) -> float:
     return max(_SCREEN_TOL, 4.0 * (d + 8) * 2.0**-24)
 
 
-def select_eager(x, k: int, first: int, bar) -> tuple[np.ndarray, np.ndarray, float, int]:
-    """Eager KCenterGreedy on a float32 torch tensor; (indices, radii, final radius, distances)."""
+def select_eager(x, k: int, first: int, bar) -> tuple[np.ndarray, np.ndarray, float]:
+    """Eager KCenterGreedy on a float32 torch tensor; (indices, radii, final radius)."""
     import torch
 
     n, d = x.shape
@@ -67,6 +67,4 @@ def select_eager(x, k: int, first: int, bar) -> tuple[np.ndarray, np.ndarray, fl
     finally:
         torch.set_float32_matmul_precision(previous)
     final = float(max(radius, 0.0)) if k < n else 0.0
-    # Every pick computes the distance of every row still unchosen.
-    evaluations = sum(n - 1 - t for t in range(k))
-    return indices, radii, final, evaluations
+    return indices, radii, final
