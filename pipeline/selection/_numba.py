@@ -340,7 +340,7 @@ def _update_and_argmax(x, c, c32, margin, min_dist, bounds, best_val, best_idx):
 
 def _block_bounds(n: int) -> np.ndarray:
     # At least a few blocks per thread so uneven thread speeds even out.
-    threads = max(1, os.cpu_count() or 1)
+    threads = numba.get_num_threads()
     rows = max(64, min(_BLOCK_ROWS, math.ceil(n / (4 * threads))))
     return np.append(np.arange(0, n, rows, dtype=np.int64), np.int64(n))
 
