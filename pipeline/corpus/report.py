@@ -15,7 +15,8 @@ class CorpusReport:
     Attributes:
         files_read: source files opened (local trees only).
         files_skipped: skipped files by reason (``undecodable``, ``binary``, ``empty``,
-            ``too_large``, ``syntax_error``, ``unsupported_language``, ``unreadable``).
+            ``too_large``, ``syntax_error``, ``unsupported_language``, ``unreadable``,
+            ``test_file``: a test by its name or folder, not library code).
         unsupported_extensions: files of languages with no extractor, by extension.
         functions_read: documented functions (or dataset rows) produced by the source.
         rows_skipped: source rows that could not be used, by reason (e.g. ``missing_code``).

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sysconfig
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,14 +33,40 @@ OTHER_CODE_EXTENSIONS = {
 # Folders never walked.
 SKIP_DIRS = {".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv", ".tox",
              "site-packages", "dist-packages", "build", "dist"}  # fmt: skip
-# Folders of the stdlib holding tests and vendored data rather than library code.
-STDLIB_SKIP_DIRS = {"test", "tests", "idle_test", "__phello__", "ensurepip", "lib2to3"}
+# Folders of the stdlib holding vendored code and data rather than library code (its test
+# folders are test folders like any other: skipped and counted as `test_file`).
+STDLIB_SKIP_DIRS = {"__phello__", "ensurepip", "lib2to3"}
+# Folders of tests, fixtures and test data: the code files under them are `test_file` skips.
+TEST_DIRS = {"test", "tests", "testdata", "__tests__", "idle_test"}
+# ... and, for one language only, where that language's test tools look (`spec/` is RSpec's,
+# Jasmine's and phpspec's, but a Go or Java package may well be named spec).
+TEST_DIRS_BY_LANGUAGE = {"ruby": {"spec"}, "javascript": {"spec", "specs"}, "php": {"spec"}}
+# File names of tests, by language (what the language's test runners collect).
+TEST_FILE_NAMES = {
+    "python": re.compile(r"test_.+\.py|.+_test\.py|conftest\.py|tests\.py"),
+    "go": re.compile(r".+_test\.go"),
+    "java": re.compile(r".+(Test|Tests|TestCase|IT)\.java"),
+    "javascript": re.compile(r".+\.(test|spec)\.[mc]?js"),
+    "php": re.compile(r".+Test\.php"),
+    "ruby": re.compile(r".+_spec\.rb|.+_test\.rb|test_.+\.rb"),
+}
 MAX_FILE_BYTES = 1_000_000
 
 
 def stdlib_root() -> Path:
     """The running interpreter's standard library folder."""
     return Path(sysconfig.get_paths()["stdlib"])
+
+
+def is_test_file(relative_path: str | Path, language: str | None) -> bool:
+    """Whether a file (path relative to the corpus root) is a test: by its name, for the
+    ``language`` it is written in, or by a folder it sits in (`TEST_DIRS`)."""
+    parts = Path(relative_path).parts
+    folders = TEST_DIRS | TEST_DIRS_BY_LANGUAGE.get(language or "", set())
+    if any(part in folders for part in parts[:-1]):
+        return True
+    pattern = TEST_FILE_NAMES.get(language or "")
+    return bool(pattern and parts and pattern.fullmatch(parts[-1]))
 
 
 def iter_source_tree(
@@ -52,12 +79,15 @@ def iter_source_tree(
     url_prefix: str | None = None,
     license: str | None = None,
     skip_dirs: set[str] = frozenset(),
+    skip_tests: bool = True,
     max_file_bytes: int = MAX_FILE_BYTES,
 ) -> Iterator[dict]:
     """Yield corpus rows for every documented function under ``root``, in sorted path order.
 
     Files are skipped (and counted) when unreadable, over ``max_file_bytes``, empty, binary (a
-    NUL byte), not UTF-8, not parseable (Python), or of a language with no extractor.
+    NUL byte), not UTF-8, not parseable (Python), or of a language with no extractor; with
+    ``skip_tests``, tests (`is_test_file`: ``*_test.go``, ``test_*.py``, ``*Test.java``,
+    ``*.spec.js``, files under ``tests/``...) are `test_file` skips, never read.
     ``repo``, ``url_prefix`` (joined with the relative path) and ``license`` fill provenance.
     """
     root = Path(root)
@@ -70,10 +100,16 @@ def iter_source_tree(
         language = EXTENSIONS.get(ext)
         if language is None:
             if ext in OTHER_CODE_EXTENSIONS and (not wanted):
-                report.files_skipped["unsupported_language"] += 1
-                report.unsupported_extensions[ext] += 1
+                if skip_tests and is_test_file(path.relative_to(root), None):
+                    report.files_skipped["test_file"] += 1
+                else:
+                    report.files_skipped["unsupported_language"] += 1
+                    report.unsupported_extensions[ext] += 1
             continue
         if wanted and language not in wanted:
+            continue
+        if skip_tests and is_test_file(path.relative_to(root), language):
+            report.files_skipped["test_file"] += 1
             continue
         if language != "python" and not treesitter_supported(language):
             report.files_skipped["unsupported_language"] += 1

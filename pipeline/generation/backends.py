@@ -117,9 +117,9 @@ def build_llm(config: LLMConfig, *, for_dry_run: bool = False) -> LLM:
             **kwargs,
         )
     elif config.provider == "transformers":
-        from distilabel.models.llms import TransformersLLM
+        from pipeline.generation.transformers_llm import InProcessTransformersLLM
 
-        llm = TransformersLLM(model=config.model, **config.llm_kwargs)
+        llm = InProcessTransformersLLM(model=config.model, **config.llm_kwargs)
     elif config.provider == "vllm":
         from distilabel.models.llms import vLLM
 

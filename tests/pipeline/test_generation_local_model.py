@@ -2,7 +2,8 @@
 
 Its output is garbage, so every row must be rejected with a recorded reason, never crash the
 run, and the dataset folder must still be written. Two ways in: distilabel's TransformersLLM
-in-process (the `transformers` provider) as the discriminator, judging valid cases that a
+in-process (the `transformers` provider, as `InProcessTransformersLLM`, which counts the token
+ids the model read and generated) as the discriminator, judging valid cases that a
 scripted OpenAI-compatible generator writes, so the judge's prompt and parser run on every row;
 and `transformers serve` on loopback reached through the OpenAI client (the `--base-url` path)
 as both models.
@@ -148,11 +149,99 @@ def test_transformers_judge_rejects_every_case_as_unreadable_with_reasons(tmp_pa
     assert judged == []  # the judge ran in-process, not on the server
     rejected = load_rejected(out)
     assert set(rejected["stage"]) == {"judgement"}
+    cut = 0
     for row in rejected:
         assert [r["check"] for r in row["reasons"]] == ["judgement_unreadable"]
-        assert row["reasons"][0]["message"].startswith("the judgement has no answer for rule 1")
+        message = row["reasons"][0]["message"]
+        assert message.startswith("the judgement has no answer for rule 1")
         assert row["raw_judgement"] is not None and row["instruction"]
-        assert row["usage"]["discriminator"]["completion_tokens"] > 0
+        # Generated ids, never a re-encoding of the decoded text: at most max_new_tokens, and a
+        # reply that stopped short of the limit (on the end-of-sequence id) is not called cut.
+        tokens = row["usage"]["discriminator"]["completion_tokens"]
+        assert 0 < tokens <= 24
+        truncated = message.endswith("(the reply stopped at the max_new_tokens limit)")
+        assert truncated <= (tokens == 24)
+        cut += truncated
+    assert cut > 0  # a random model rarely picks the end-of-sequence id within 24 tokens
+
+
+class ForceEndAfter:
+    """A logits processor that makes the end-of-sequence id the only choice after n new tokens."""
+
+    def __init__(self, n: int, eos_id: int):
+        self.n, self.eos_id, self.prompt_length = n, eos_id, None
+
+    def __call__(self, input_ids, scores):
+        if self.prompt_length is None:
+            self.prompt_length = input_ids.shape[-1]
+        if input_ids.shape[-1] - self.prompt_length >= self.n:
+            scores[:, :] = float("-inf")
+            scores[:, self.eos_id] = 0.0
+        return scores
+
+
+def test_in_process_transformers_counts_generated_ids_and_reports_why_it_stopped(tiny_model):
+    """distilabel's TransformersLLM counted a reply by re-encoding its decoded text: 89-113
+    "completion tokens" for 64 generated ids of a random model. The in-process LLM reports the
+    ids `generate` returned, the prompt as the model read it, and `finish_reasons`."""
+    import torch
+
+    from pipeline.generation.backends import build_llm
+    from pipeline.generation.config import LLMConfig
+    from pipeline.generation.transformers_llm import InProcessTransformersLLM
+
+    config = LLMConfig(
+        provider="transformers",
+        model=str(tiny_model),
+        llm_kwargs={"device": "cpu"},
+        generation_kwargs={"max_new_tokens": 16, "temperature": 1.0, "do_sample": True},
+    )
+    llm = build_llm(config)
+    assert isinstance(llm, InProcessTransformersLLM)
+    llm.load()
+    tokenizer, model = llm._pipeline.tokenizer, llm._pipeline.model
+    calls = []
+    real_generate = model.generate
+
+    def recording_generate(**kwargs):
+        sequences = real_generate(**kwargs)
+        calls.append((kwargs["input_ids"].shape[-1], kwargs["max_new_tokens"], sequences))
+        return sequences
+
+    model.generate = recording_generate
+    inputs = [[{"role": "user", "content": s["code"]}] for s in SNIPPETS[:6]]
+    torch.manual_seed(0)
+    outputs = llm.generate(inputs=inputs, num_generations=1, **config.generation_kwargs)
+    reasons = []
+    for messages, output, (prompt_length, limit, sequences) in zip(
+        inputs, outputs, calls, strict=True
+    ):
+        assert limit == 16
+        new_ids = sequences[0, prompt_length:].tolist()
+        eos = new_ids.index(2) + 1 if 2 in new_ids else None
+        assert output["statistics"]["output_tokens"] == [eos or len(new_ids)]
+        assert output["statistics"]["output_tokens"][0] <= 16
+        assert output["finish_reasons"] == ["stop" if eos else "length"]
+        assert output["generations"] == [
+            tokenizer.decode(new_ids[: eos or 16], skip_special_tokens=True)
+        ]
+        template = tokenizer.apply_chat_template(
+            messages, tokenize=False, add_generation_prompt=True
+        )
+        prompt_ids = tokenizer(template, add_special_tokens=False)["input_ids"]
+        assert output["statistics"]["input_tokens"] == [len(prompt_ids)] == [prompt_length]
+        reasons.append(output["finish_reasons"][0])
+    assert "length" in reasons  # a random model rarely ends on its own within 16 tokens
+
+    # A reply that ends on the end-of-sequence id counts it and is not cut.
+    llm._logits_processor = [ForceEndAfter(3, tokenizer.eos_token_id)]
+    calls.clear()
+    (output,) = llm.generate(inputs=inputs[:1], num_generations=1, **config.generation_kwargs)
+    prompt_length, _, sequences = calls[0]
+    assert sequences[0, prompt_length:].tolist()[-1] == tokenizer.eos_token_id
+    assert sequences.shape[-1] - prompt_length == 4
+    assert output["statistics"]["output_tokens"] == [4]
+    assert output["finish_reasons"] == ["stop"]
 
 
 def test_transformers_serve_through_the_openai_client(tmp_path, tiny_model):
