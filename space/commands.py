@@ -9,9 +9,13 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "space", help="browse CodeOcean and try a model in Gradio (not yet available)"
     )
-    p.add_argument("--dataset")
-    p.add_argument("--model")
-    p.add_argument("--port", type=int, default=7860)
+    p.add_argument(
+        "--dataset", metavar="DIR_OR_ID", help="CodeOcean folder or Hub dataset id to browse"
+    )
+    p.add_argument("--model", metavar="PATH_OR_ID", help="model folder or Hub id to try")
+    p.add_argument(
+        "--port", type=int, default=7860, help="local port of the Gradio server (default: 7860)"
+    )
     p.set_defaults(func=_not_yet)
 
 

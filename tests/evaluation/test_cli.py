@@ -238,3 +238,22 @@ def test_writes_model_index_and_replaces_it_on_rerun(humaneval_samples, tmp_path
     assert loaded.data.model_name == "wavecoder-ds-6.7b"
     assert loaded.data.license == "apache-2.0"
     assert "# WaveCoder\n\nBody." in card.read_text()
+
+
+@pytest.mark.parametrize("flag", ["--samples-per-task", "--n-samples"])
+def test_samples_per_task_and_its_old_name(flag):
+    from pipeline.cli import build_parser
+
+    assert build_parser().parse_args(["evaluate", flag, "3"]).n_samples == 3
+    assert build_parser().parse_args(["evaluate"]).n_samples == 1
+
+
+def test_help_names_samples_per_task_and_keeps_the_alias(capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main(["evaluate", "--help"])
+    assert exit_.value.code == 0
+    text = " ".join(capsys.readouterr().out.split())
+    assert (
+        "--samples-per-task N, --n-samples N samples generated per task (default: 1; pass@k needs "
+        "N >= k); --n-samples is the old name" in text
+    )
