@@ -12,8 +12,9 @@ import logging
 import os
 import sys
 import warnings
+from collections.abc import Callable
 
-from pipeline.errors import UserError
+from pipeline.errors import StepFailed, UserError
 
 # Packages whose `commands` module registers subcommands, in help order.
 COMMAND_MODULES = (
@@ -24,12 +25,31 @@ COMMAND_MODULES = (
 )
 
 
+def version() -> str:
+    """The installed distribution's version, else the source tree's ``__version__``."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as distribution_version
+
+    try:
+        return distribution_version("wavecoder")
+    except PackageNotFoundError:
+        import pipeline
+
+        return getattr(pipeline, "__version__", "unknown (not installed)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="wavecoder",
         description="WaveCoder on the Hugging Face Hub: build CodeOcean, train, evaluate, browse.",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {version()}",
+        help="print the installed wavecoder version and exit",
+    )
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -54,13 +74,26 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    return run_command(args.command, lambda: args.func(args), verbose=args.verbose)
+
+
+def run_command(command: str, call: Callable[[], int | None], *, verbose: bool = False) -> int:
+    """Run a command's handler; its errors become one message on stderr and an exit status:
+    2 for a user's error (`UserError`, no traceback), 1 for a bug in a pipeline step
+    (`StepFailed`: the traceback with `verbose`, else in the log the message names), 130 for
+    Ctrl-C. Any other exception is a bug of the command itself and keeps its traceback."""
     try:
-        return int(args.func(args) or 0)
+        return int(call() or 0)
     except UserError as exc:
-        print(f"wavecoder {args.command}: error: {exc}", file=sys.stderr)
+        print(f"wavecoder {command}: error: {exc}", file=sys.stderr)
         return 2
+    except StepFailed as exc:
+        if verbose and exc.traceback_text:
+            print(exc.traceback_text, file=sys.stderr)
+        print(f"wavecoder {command}: error: {exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
-        print(f"wavecoder {args.command}: interrupted", file=sys.stderr)
+        print(f"wavecoder {command}: interrupted", file=sys.stderr)
         return 130
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from distilabel.steps import GlobalStep, StepInput
 from pydantic import Field
 
+from pipeline.failures import ReportsFailures
+
 
 def assign_tasks(n: int, mix: dict[str, float], seed: int) -> list[str]:
     """The task of each of n rows (in selection order); a prefix of the tasks of n + m rows."""
@@ -35,7 +37,7 @@ def assign_tasks(n: int, mix: dict[str, float], seed: int) -> list[str]:
     return labels
 
 
-class AssignCodeTask(GlobalStep):
+class AssignCodeTask(ReportsFailures, GlobalStep):
     """Gives every selected snippet one code task, following a mix of shares.
 
     Attributes:

@@ -21,6 +21,7 @@ from distilabel.models.llms.base import LLM
 from distilabel.steps import GlobalStep, StepInput
 from pydantic import Field
 
+from pipeline.failures import ReportsFailures
 from pipeline.generation.records import DATASET_COLUMNS, OUTCOME_COLUMNS
 
 RESPONSES_FILE = "responses.sqlite"
@@ -28,7 +29,7 @@ EXAMPLES_FILE = "examples.sqlite"
 CALL_STATS_FILE = "last_run_calls.json"
 
 
-class GenerateAndJudge(GlobalStep):
+class GenerateAndJudge(ReportsFailures, GlobalStep):
     """Turns each selected snippet into a judged instruction case, or a recorded rejection.
 
     Every row gets a record: `accepted`, `rejected` (post-filter or judge, with reasons) or

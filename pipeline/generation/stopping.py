@@ -23,7 +23,11 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
+
+from pipeline.failures import ERROR_LOG, watch_failures
+from pipeline.generation.run_state import STATE_DIR
 
 INTERRUPTED = "interrupted"
 ENDPOINT_REFUSED = "endpoint_refused"
@@ -89,8 +93,11 @@ def sigint_stops(stop: StopSignal) -> Iterator[None]:
         signal.signal(signal.SIGINT, previous)
 
 
-def run_pipeline(pipeline: Any, output_dir: Any = None) -> Any:
+def run_pipeline(pipeline: Any, output_dir: Any = None, *, where: str = "") -> Any:
     """`pipeline.run(use_cache=False)`; a Ctrl-C ends it early and raises KeyboardInterrupt.
+
+    With `output_dir`, a failing step ends the run and raises its error (`pipeline.failures`);
+    `where` is added to that message (what the folder keeps).
 
     distilabel installs its SIGINT handler inside `run`; this wraps that handler so a SIGINT to
     the main process alone also reaches the step processes (the multiprocessing manager ignores
@@ -116,7 +123,12 @@ def run_pipeline(pipeline: Any, output_dir: Any = None) -> Any:
         return original
 
     pipeline._handle_keyboard_interrupt = handle_keyboard_interrupt
-    distiset = pipeline.run(use_cache=False)
+    state = Path(output_dir) / STATE_DIR if output_dir is not None else None
+    if state is None:
+        distiset = pipeline.run(use_cache=False)
+    else:
+        with watch_failures(pipeline, state / "failures", state / ERROR_LOG, where=where):
+            distiset = pipeline.run(use_cache=False)
     if interrupted.is_set():
         print(interrupted_message(output_dir), file=sys.stderr)
         raise KeyboardInterrupt

@@ -10,13 +10,14 @@ from distilabel.mixins.runtime_parameters import RuntimeParameter
 from distilabel.steps import GlobalStep, StepInput
 from pydantic import Field
 
+from pipeline.failures import ReportsFailures
 from pipeline.selection import kcenter_greedy_select
 
 if TYPE_CHECKING:
     from distilabel.typing import StepColumns, StepOutput
 
 
-class KCenterGreedySelect(GlobalStep):
+class KCenterGreedySelect(ReportsFailures, GlobalStep):
     """Keeps the rows chosen by exact KCenterGreedy on their embeddings, in selection order.
 
     The greedy picks, one at a time, the row farthest (Euclidean) from every row picked before,

@@ -9,13 +9,15 @@ from distilabel.steps import GeneratorStep
 from pydantic import Field
 
 from pipeline.corpus import CorpusReport, iter_corpus
+from pipeline.errors import UserError
+from pipeline.failures import ReportsFailures
 from pipeline.filters import CodeFilter
 
 if TYPE_CHECKING:
     from distilabel.typing import GeneratorStepOutput, StepColumns
 
 
-class LoadCodeCorpus(GeneratorStep):
+class LoadCodeCorpus(ReportsFailures, GeneratorStep):
     """Streams documented functions from a corpus through the paper's rule filters.
 
     Attributes:
@@ -96,4 +98,12 @@ class LoadCodeCorpus(GeneratorStep):
         self._logger.info("corpus " + report.format().replace("\n", "; "))
         if self.report_path:
             report.save(self.report_path)
+        if not report.kept:
+            raise UserError(
+                report.why_empty(
+                    self.source,
+                    self.languages,
+                    {"min_chars": self.min_chars, "max_chars": self.max_chars},
+                )
+            )
         yield batch, True
