@@ -10,12 +10,16 @@ shipped with the package live in ``pipeline/recipes/`` and can be named without 
 from __future__ import annotations
 
 import dataclasses
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from pipeline.corpus.hub import CODESEARCHNET_IDS, CODESEARCHNET_LANGUAGES
+from pipeline.corpus.source_tree import EXTENSIONS
 from pipeline.errors import UserError
 from pipeline.generation.config import GenerationConfig, validate_generation
 
@@ -151,8 +155,69 @@ def load_recipe(name_or_path: str) -> Recipe:
     return recipe
 
 
+def _type_name(hint: Any) -> str:
+    if typing.get_origin(hint) is None and isinstance(hint, type):
+        return hint.__name__
+    return str(hint).replace("typing.", "")
+
+
+def _matches(value: Any, hint: Any) -> bool:
+    """Whether a YAML value fits a field's annotation (int, float, str, bool, list[T], dict[K, V],
+    unions with None)."""
+    origin = typing.get_origin(hint)
+    if origin in (typing.Union, types.UnionType):
+        return any(_matches(value, arg) for arg in typing.get_args(hint))
+    if hint is type(None):
+        return value is None
+    if hint is bool:
+        return isinstance(value, bool)
+    if hint is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if hint is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if origin is list:
+        (item,) = typing.get_args(hint) or (Any,)
+        return isinstance(value, list) and all(_matches(v, item) for v in value)
+    if origin is dict:
+        key, item = typing.get_args(hint) or (Any, Any)
+        return isinstance(value, dict) and all(
+            _matches(k, key) and _matches(v, item) for k, v in value.items()
+        )
+    if hint is Any:
+        return True
+    return isinstance(value, hint) if isinstance(hint, type) else True
+
+
+def check_types(section: Any, where: str) -> None:
+    """UserError naming the key, the expected type and the value, for each section's fields."""
+    hints = typing.get_type_hints(type(section))
+    for f in dataclasses.fields(section):
+        value = getattr(section, f.name)
+        if dataclasses.is_dataclass(value) or f.name in ("path", "generation"):
+            continue
+        if not _matches(value, hints[f.name]):
+            key = f"{where}.{f.name}" if where else f.name
+            raise UserError(
+                f"recipe key `{key}` must be {_type_name(hints[f.name])}, got {value!r}"
+            )
+
+
 def validate(recipe: Recipe) -> None:
+    """Raise UserError naming the key for any value of the wrong type or out of range."""
+    check_types(recipe, "")
+    for name in ("corpus", "filters", "embeddings", "selection"):
+        check_types(getattr(recipe, name), name)
+    c = recipe.corpus
+    if c.limit is not None and c.limit < 1:
+        raise UserError(f"corpus.limit (--limit) must be >= 1 or null (no bound), got {c.limit}")
+    if not c.source.strip():
+        raise UserError("corpus.source (--corpus) is empty; give stdlib, a folder or hub:<id>")
+    check_languages(c)
+    if recipe.embeddings.batch_size < 1:
+        raise UserError(f"embeddings.batch_size must be >= 1, got {recipe.embeddings.batch_size}")
     sel = recipe.selection
+    if sel.first is not None and sel.first < 0:
+        raise UserError(f"selection.first must be >= 0 or null, got {sel.first}")
     if (sel.k is None) == (sel.fraction is None):
         raise UserError("recipe section `selection` needs exactly one of `k` or `fraction`")
     if sel.k is not None and sel.k < 1:
@@ -169,3 +234,21 @@ def validate(recipe: Recipe) -> None:
             f"embeddings.backend must be auto, torch, onnx or onnx-int8, got {recipe.embeddings.backend!r}"
         )
     validate_generation(recipe.generation)
+
+
+def check_languages(corpus: CorpusConfig) -> None:
+    """The languages a corpus source can hold; UserError naming them for an unknown one."""
+    if corpus.source == "stdlib":
+        known: tuple[str, ...] = ("python",)
+    elif corpus.source.startswith("hub:"):
+        if corpus.column_mapping or corpus.source.removeprefix("hub:") not in CODESEARCHNET_IDS:
+            return  # another dataset: its language column decides
+        known = CODESEARCHNET_LANGUAGES
+    else:
+        known = tuple(sorted(set(EXTENSIONS.values())))
+    unknown = [lang for lang in corpus.languages if lang.lower() not in known]
+    if unknown:
+        raise UserError(
+            f"unknown language(s) {unknown} for corpus {corpus.source!r} (--languages / "
+            f"corpus.languages); it can hold: {', '.join(known)}"
+        )

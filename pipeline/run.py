@@ -20,6 +20,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from pipeline.generation.run_state import STATE_DIR
+from pipeline.preflight import check_inputs
 from pipeline.recipe import Recipe, load_recipe, validate
 
 logger = logging.getLogger("wavecoder.run")
@@ -57,13 +59,13 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
     Returns ``(pipeline, names)`` where ``names`` maps roles to step names.
     """
     from distilabel.pipeline import Pipeline
-    from distilabel.steps import EmbeddingGeneration, KeepColumns
+    from distilabel.steps import KeepColumns
 
     from pipeline.embeddings import CachedSentenceTransformerEmbeddings
-    from pipeline.steps import KCenterGreedySelect, LoadCodeCorpus
+    from pipeline.steps import EmbedCode, KCenterGreedySelect, LoadCodeCorpus
 
     c, f, e, s = recipe.corpus, recipe.filters, recipe.embeddings, recipe.selection
-    state = output_dir / ".wavecoder"
+    state = output_dir / STATE_DIR
     with Pipeline(name=f"wavecoder-{recipe.name}", cache_dir=state / "distilabel") as pipeline:
         load = LoadCodeCorpus(
             name="load_corpus",
@@ -79,7 +81,7 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
             report_path=str(output_dir / CORPUS_REPORT_FILE),
             batch_size=512,
         )
-        embed = EmbeddingGeneration(
+        embed = EmbedCode(
             name="embed_code",
             embeddings=CachedSentenceTransformerEmbeddings(
                 model=e.model,
@@ -114,6 +116,7 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
 
 def generate_from_args(args: argparse.Namespace) -> int:
     recipe = apply_overrides(load_recipe(args.recipe), args)
+    check_inputs(recipe)
     output_dir = Path(recipe.output).expanduser().resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
     select_only = bool(getattr(args, "select_only", False))
@@ -127,7 +130,14 @@ def generate_from_args(args: argparse.Namespace) -> int:
     pipeline, names = build_pipeline(recipe, output_dir, generation=generation)
     from pipeline.generation.stopping import run_pipeline
 
-    distiset = run_pipeline(pipeline, output_dir)  # Ctrl-C: KeyboardInterrupt, nothing written
+    kept = (
+        ""
+        if select_only or generation["dry_run"]
+        else f"The dataset in {output_dir} was not rewritten; the LLM answers received are "
+        f"cached in {output_dir / STATE_DIR}, so once the cause is fixed the same command resumes."
+    )
+    # Ctrl-C: KeyboardInterrupt; a failed step: its error (pipeline.failures). Nothing written.
+    distiset = run_pipeline(pipeline, output_dir, where=kept)
     keep_pipeline_yaml(distiset, output_dir)
     selected = write_selection(distiset, names["selection"], output_dir)
     print(format_selection(selected, output_dir))

@@ -107,6 +107,8 @@ def iter_source_tree(
                     report.unsupported_extensions[ext] += 1
             continue
         if wanted and language not in wanted:
+            if not (skip_tests and is_test_file(path.relative_to(root), language)):
+                report.other_languages[language] += 1
             continue
         if skip_tests and is_test_file(path.relative_to(root), language):
             report.files_skipped["test_file"] += 1

@@ -68,7 +68,7 @@ def test_flags_override_recipe_keys():
     recipe = apply_overrides(
         load_recipe("paper"),
         args(
-            corpus="stdlib",
+            corpus="src/tree",
             languages="python, go",
             limit=7,
             num_samples=5,
@@ -77,7 +77,7 @@ def test_flags_override_recipe_keys():
             output="/tmp/x",
         ),
     )
-    assert recipe.corpus.source == "stdlib"
+    assert recipe.corpus.source == "src/tree"
     assert recipe.corpus.languages == ["python", "go"]
     assert (recipe.corpus.limit, recipe.selection.k, recipe.selection.fraction) == (7, 5, None)
     assert (recipe.seed, recipe.embeddings.backend, recipe.output) == (9, "onnx-int8", "/tmp/x")
@@ -97,6 +97,28 @@ def test_flags_override_recipe_keys():
         ("selection: {k: 3}\nfilters: {min_chars: 900}\n", "min_chars <= max_chars"),
         ("selection: [k]\n", "must be a mapping"),
         ("selection: {k: 3\n", "not valid YAML"),
+        # Types and ranges are checked before anything runs, naming the key.
+        ("selection: {k: 3}\ncorpus: {limit: -1}\n", r"corpus.limit \(--limit\) must be >= 1"),
+        (
+            "selection: {k: 3}\ncorpus: {limit: many}\n",
+            r"`corpus.limit` must be int \| None, got 'many'",
+        ),
+        ("selection: {k: three}\n", r"`selection.k` must be int \| None, got 'three'"),
+        ("selection: {k: 3}\nfilters: {dedup: 'yes'}\n", r"`filters.dedup` must be bool"),
+        (
+            "selection: {k: 3}\ncorpus: {languages: python}\n",
+            r"`corpus.languages` must be list\[str\]",
+        ),
+        (
+            "selection: {k: 3}\ncorpus: {languages: [klingon]}\n",
+            r"unknown language\(s\) \['klingon'\] for corpus 'stdlib'.*it can hold: python",
+        ),
+        (
+            "selection: {k: 3}\ncorpus: {source: src, languages: [rust]}\n",
+            r"it can hold: go, java, javascript, php, python, ruby",
+        ),
+        ("selection: {k: 3}\nembeddings: {batch_size: 0}\n", "embeddings.batch_size must be >= 1"),
+        ("selection: {k: 3, first: -2}\n", "selection.first must be >= 0"),
     ],
 )
 def test_bad_recipes_are_clear_errors(tmp_path, content, match):

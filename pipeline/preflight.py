@@ -1,0 +1,103 @@
+"""Checks made before a pipeline starts, so a bad input fails in a second, not inside a step.
+
+`check_inputs(recipe)` raises a `UserError` naming the fix when the corpus cannot be read (no such
+folder, a Hub dataset that is neither cached nor reachable) or the embedding model cannot be had
+(an offline package that is missing, a folder without a model, a Hub id that is neither cached
+nor on the Hub). Only what is cheap is checked here: an empty folder, or filters that keep
+nothing, are found while reading (`LoadCodeCorpus` then names the cause).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from pipeline.embeddings.model_spec import OFFLINE_MODEL, resolve_model
+from pipeline.errors import UserError
+from pipeline.recipe import Recipe
+
+HUB_TIMEOUT_S = 10.0
+
+
+def check_inputs(recipe: Recipe) -> None:
+    """Raise UserError when the corpus or the embedding model of `recipe` cannot be had."""
+    check_corpus(recipe.corpus.source)
+    check_embedding_model(recipe.embeddings.model)
+
+
+def check_corpus(source: str) -> None:
+    if source == "stdlib":
+        return
+    if source.startswith("hub:"):
+        dataset_id = source.removeprefix("hub:").strip()
+        if not dataset_id:
+            raise UserError(
+                "corpus `hub:` needs a dataset id, e.g. hub:code-search-net/code_search_net"
+            )
+        if Path(dataset_id).expanduser().is_dir():  # a local dataset folder
+            return
+        check_hub_repo(dataset_id, "dataset", "corpus", "or use --corpus stdlib / a local folder")
+        return
+    folder = Path(source).expanduser()
+    if not folder.exists():
+        raise UserError(
+            f"corpus {source!r} is neither `stdlib`, `hub:<dataset id>`, nor an existing folder"
+        )
+    if not folder.is_dir():
+        raise UserError(f"corpus {source!r} is a file; give the folder that holds the source tree")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise UserError(f"corpus folder {source!r} cannot be read (permission denied)")
+
+
+def check_embedding_model(spec: str) -> None:
+    resolved = resolve_model(spec)  # offline packages and local folders: UserError if missing
+    if spec.startswith("offline:") or Path(resolved).is_dir():
+        return
+    check_hub_repo(
+        resolved,
+        "model",
+        "embedding model",
+        f"or give a local sentence-transformers folder, or use {OFFLINE_MODEL}",
+    )
+
+
+def check_hub_repo(repo_id: str, repo_type: str, what: str, alternative: str) -> None:
+    """Pass when `repo_id` is in the local Hub cache or the Hub answers that it exists."""
+    from huggingface_hub import HfApi, constants, snapshot_download
+    from huggingface_hub.errors import (
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+    )
+
+    try:
+        snapshot_download(repo_id, repo_type=repo_type, local_files_only=True)
+        return
+    except (LocalEntryNotFoundError, ValueError, OSError):
+        pass
+    if constants.HF_HUB_OFFLINE:
+        raise UserError(
+            f"{what} {repo_id!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is "
+            f"set; download it once with network access (`hf download {repo_id}"
+            f"{' --repo-type dataset' if repo_type == 'dataset' else ''}`), {alternative}"
+        )
+    try:
+        HfApi().repo_info(repo_id, repo_type=repo_type, timeout=HUB_TIMEOUT_S)
+    except GatedRepoError as exc:
+        raise UserError(
+            f"{what} {repo_id!r} is gated on the Hub: accept its terms on its page and set "
+            "HF_TOKEN (or `hf auth login`)"
+        ) from exc
+    except RepositoryNotFoundError as exc:
+        raise UserError(
+            f"{what} {repo_id!r} does not exist on the Hub (or is private: set HF_TOKEN); "
+            f"check the name, {alternative}"
+        ) from exc
+    except HfHubHTTPError as exc:
+        raise UserError(f"the Hub refused to describe {what} {repo_id!r}: {exc}") from exc
+    except Exception as exc:  # the HTTP client's connection errors are not all OSErrors
+        raise UserError(
+            f"cannot reach the Hub for {what} {repo_id!r} ({type(exc).__name__}: {exc}); check "
+            f"the network, {alternative}"
+        ) from exc
