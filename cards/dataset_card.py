@@ -42,8 +42,9 @@ def render_dataset_card(
 ) -> str:
     """A dataset card (YAML front matter + Markdown) for a CodeOcean folder.
 
-    ``configs`` maps config names to row counts. The front matter lists the configs that have
-    files (``written``; default: those with rows, since ``datasets`` cannot load a missing split);
+    ``configs`` maps config names to row counts. The front matter, the table of configs and the
+    examples name only the configs that have files (``written``; default: those with rows, since
+    ``datasets`` cannot load an empty split); the others are listed as not declared;
     ``default`` is marked as the default config so no other config becomes the implicit one. ``recipe`` is the run's
     recipe as a dict (`Recipe.to_dict()`); ``corpus_report`` the filters' counts.
     """
@@ -75,7 +76,9 @@ def render_dataset_card(
     body = env.get_template("dataset_card.md.jinja2").render(
         title=title,
         repo_id=repo_id,
-        configs=ordered,
+        configs={name: ordered[name] for name in loadable},
+        empty_configs=[name for name in ordered if name not in has_files],
+        example_task=_example_task(loadable),
         config_notes=CONFIG_NOTES,
         summary=summary,
         models=(summary or {}).get("models") or {},
@@ -89,6 +92,12 @@ def render_dataset_card(
         mix_line=_mix_line((recipe.get("generation") or {}).get("task_mix")),
     )
     return f"---\n{data.to_yaml()}\n---\n\n{body}"
+
+
+def _example_task(loadable: list[str]) -> str | None:
+    """The task config the card's example loads: `repair` when it has rows, else the first."""
+    tasks = [name for name in loadable if name not in ("default", *CONFIG_NOTES)]
+    return "repair" if "repair" in tasks else next(iter(tasks), None)
 
 
 def _rank(name: str) -> int:

@@ -26,6 +26,8 @@ from pipeline.generation.run_state import STATE_DIR
 from pipeline.generation.stopping import ENDPOINT_REFUSED, INTERRUPTED, interrupted_message
 
 GENERATION_STEP = "generate_and_judge"
+# Written by every run before the generation stage ends (pipeline/run.py).
+RUN_RECORDS = ("corpus_report.json", "pipeline.yaml", "selection.parquet")
 DRY_RUN_DIR = "dry_run"
 logger = logging.getLogger("wavecoder.generation")
 
@@ -144,7 +146,7 @@ def finish_generation(
         print(interrupted_message(out), file=sys.stderr)
         raise KeyboardInterrupt
     if status.get("status") == ENDPOINT_REFUSED:
-        raise UserError(f"{status['message']} Nothing was written to {out}.")
+        raise UserError(f"{status['message']} {not_written(out)}")
     # No status: the step crashed, or never ran because nothing was selected (selected == 0).
     if status.get("status") != COMPLETED and selected != 0:
         _report_crash(out)
@@ -158,9 +160,11 @@ def finish_generation(
     print(format_summary(summary))
     print(f"dataset folder: {out} (datasets.load_dataset({str(out)!r}))")
     if records and not summary["accepted"]:
+        why = [f"`{name}`" for name in ("rejected", "failed") if summary.get(name)]
         print(
             f"warning: no row was accepted, so the `default` config of {out} is empty; see why in "
-            "its `rejected` and `failed` configs and summary.json",
+            f"{' and '.join([*why, 'summary.json'])}"
+            + (f" (load_dataset({str(out)!r}, {why[0]!r}))" if why else ""),
             file=sys.stderr,
         )
     release_lock(out)
@@ -174,11 +178,19 @@ def _report_crash(out: Path, detail: str = "") -> None:
     log = logs[-1] if logs else out / STATE_DIR / "distilabel"
     print(
         f"wavecoder generate: error: the generation step failed{f' ({detail})' if detail else ''}"
-        f", so nothing was written to {out} (a dataset already there is kept). Its traceback is "
+        f", so the dataset was not written to {out} (a dataset already there is kept). Its "
+        "traceback is "
         f"in {log}. The LLM answers received are cached: once the cause is fixed, the same "
         "command resumes.",
         file=sys.stderr,
     )
+
+
+def not_written(out: Path) -> str:
+    """What an unfinished run left in `out`: the dataset was not written, its records were."""
+    records = [name for name in RUN_RECORDS if (out / name).exists()]
+    kept = f"; this run's records are there: {', '.join(records)}" if records else ""
+    return f"The dataset was not written to {out} (a dataset already there is kept){kept}."
 
 
 def distiset_records(distiset: Any) -> list[dict[str, Any]]:

@@ -58,7 +58,12 @@ def test_front_matter_is_valid_hub_metadata_with_the_written_configs():
 def test_body_reports_the_run():
     text = render()
     assert 'load_dataset("me/codeocean", "repair", split="train")' in text
-    assert "| `summarization` | 0 |" in text
+    # A config without rows cannot be loaded, so the table does not offer it; a line names it.
+    assert "| `summarization`" not in text and "| `repair` | 2 |" in text
+    assert (
+        "not declared (`datasets` cannot load an empty split):\n`summarization`, `translation`."
+        in text
+    )
     assert (
         "`hub:code-search-net/code_search_net` (python, go); 1,234 documented functions read"
         in text
@@ -83,6 +88,9 @@ def test_written_controls_loadable_configs_and_custom_mix():
     assert [c["config_name"] for c in data["configs"]] == ["default", "rejected"]
     assert data["configs"][0]["default"] is True
     assert "repair 25.0%, generation 75.0%" in text
+    # The examples load only configs that exist: no task config, `rejected` does.
+    assert 'load_dataset("me/codeocean", "repair"' not in text
+    assert 'rejected = load_dataset("me/codeocean", "rejected", split="train")' in text
 
 
 def test_size_categories():

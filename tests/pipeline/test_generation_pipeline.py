@@ -109,7 +109,7 @@ def test_pipeline_writes_every_config_and_the_summary_and_a_crash_keeps_them(
     message = capsys.readouterr().err
     assert dataset_files(out) == written
     assert message.startswith(
-        "wavecoder generate: error: the generation step failed, so nothing was written to "
+        "wavecoder generate: error: the generation step failed, so the dataset was not written to "
     )
     log = Path(message.split("Its traceback is in ", 1)[1].split(". The LLM answers", 1)[0])
     assert log.name == "pipeline.log" and "a bug in the generation loop" in log.read_text()

@@ -141,8 +141,15 @@ def test_a_run_that_stopped_early_writes_nothing_and_says_why(tmp_path, capsys):
     write_dataset_folder(records("accepted"), out, tasks=TASKS)
     before = files(out)
     write_status(_state(out), ENDPOINT_REFUSED, message="the generator endpoint refused 3 ...")
-    with pytest.raises(UserError, match=r"refused 3 \.\.\. Nothing was written to "):
+    (out / "corpus_report.json").write_text("{}")  # written by the run before the LLM stage
+    with pytest.raises(
+        UserError, match=r"refused 3 \.\.\. The dataset was not written to "
+    ) as info:
         finish_generation({}, Recipe(), out, selected=4)
+    assert str(info.value).endswith(
+        "(a dataset already there is kept); this run's records are there: corpus_report.json."
+    )
+    (out / "corpus_report.json").unlink()
     write_status(_state(out), INTERRUPTED, message="interrupted")
     with pytest.raises(KeyboardInterrupt):
         finish_generation({}, Recipe(), out, selected=4)
