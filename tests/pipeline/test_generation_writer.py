@@ -155,3 +155,27 @@ def test_a_run_that_stopped_early_writes_nothing_and_says_why(tmp_path, capsys):
         finish_generation({}, Recipe(), out, selected=4)
     assert "Run the same command again to resume." in capsys.readouterr().err
     assert files(out) == before
+
+
+def test_every_config_the_card_names_loads(tmp_path):
+    """The card's front matter, its table of configs and its examples name only configs that
+    `load_dataset` can open; the configs without rows are named as not declared."""
+    import re
+
+    from datasets import load_dataset
+    from huggingface_hub import DatasetCard
+
+    out = tmp_path / "out"
+    counts = write_dataset_folder(records("accepted") + records("rejected", 2), out, tasks=TASKS)
+    card = (out / "README.md").read_text()
+    declared = [c["config_name"] for c in DatasetCard(card).data.to_dict()["configs"]]
+    table = re.findall(r"^\| `([a-z_]+)` \| (\d+) \|", card, flags=re.M)
+    examples = re.findall(r'load_dataset\("[^"]+", "([a-z_]+)"', card)
+    assert declared == [name for name, _ in table] == ["default", "generation", "rejected"]
+    assert examples == ["generation", "rejected"]
+    for name, rows in table:
+        loaded = load_dataset(str(out), name, split="train", cache_dir=str(tmp_path / "hf"))
+        assert len(loaded) == int(rows) == counts[name]
+    assert counts["failed"] == 0 and "failed" not in declared
+    assert "not declared (`datasets` cannot load an empty split):" in card
+    assert "`summarization`, `repair`, `translation`, `failed`." in card
