@@ -44,15 +44,24 @@ JUDGEMENT_SCHEMA = {
     "additionalProperties": False,
 }
 
-# "Rule 3: <reason> => yes", and the paper's answer-first "3. yes, <reason>".
+# "Rule 3: <reason> => yes" (the prompt's layout), "3. <reason> => yes", "### Rule 3" with the
+# reason and "Answer: yes" on the lines below; and the paper's answer-first "3. yes, <reason>".
+# Replies are read after `_plain`: LF line ends and no bold markers.
 _REASON_FIRST = re.compile(
-    r"^\W*rule\s*(\d+)\s*(?:\([^)]*\))?\s*[:.)\-]\s*(.*?)\s*(?:=>|->|→|answer\s*:)\s*\**(yes|no)\b",
+    r"^\W*(?:rule\s*#?\s*)?(\d+)\s*(?:\([^)]*\))?\s*(?:[:.)\-]|(?=\n))\s*(.*?)\s*"
+    r"(?:=>|->|→|answer\s*:)\s*\**(yes|no)\b",
     re.IGNORECASE | re.MULTILINE,
 )
 _ANSWER_FIRST = re.compile(
-    r"^\W*(?:rule\s*)?(\d+)\s*[:.)\-]\s*\**(yes|no)\b\**[\s,:;.\-–—]*(.*)$", re.I | re.M
+    r"^\W*(?:rule\s*#?\s*)?(\d+)\s*[:.)\-]\s*\**(yes|no)\b\**[\s,:;.\-–—]*(.*)$", re.I | re.M
 )
-_OVERALL = re.compile(r"^\W*overall(?:\s+answer)?\W*?\s*[:=>\-]*\s*\**(yes|no)\b", re.I | re.M)
+_OVERALL = re.compile(
+    r"^\W*(?:overall|final)(?:\s+(?:answer|verdict|judge?ment|assessment|decision|result))?"
+    r"\W*?\s*[:=>\-]*\s*\**(yes|no)\b",
+    re.I | re.M,
+)
+# A bold span, or a code span whose `**kwargs` must stay as it is.
+_BOLD = re.compile(r"(`[^`\n]*`)|\*\*([^*\n]+?)\*\*")
 
 
 def parse_judgement(text: str | None, task: CodeTask) -> dict[str, Any]:
@@ -89,18 +98,30 @@ def _read_answers(text: str) -> tuple[dict[int, tuple[bool, str]], bool | None]:
         except json.JSONDecodeError:
             return {}, None
         return _read_json(data)
+    text = _plain(text)
     answers: dict[int, tuple[bool, str]] = {}
     for match in _REASON_FIRST.finditer(text):
         answers.setdefault(
-            int(match.group(1)), (match.group(3).lower() == "yes", match.group(2).strip())
+            int(match.group(1)), (match.group(3).lower() == "yes", _reason(match.group(2)))
         )
     if not answers:
         for match in _ANSWER_FIRST.finditer(text):
             answers.setdefault(
-                int(match.group(1)), (match.group(2).lower() == "yes", match.group(3).strip())
+                int(match.group(1)), (match.group(2).lower() == "yes", _reason(match.group(3)))
             )
     overall = _OVERALL.search(text)
     return answers, (overall.group(1).lower() == "yes") if overall else None
+
+
+def _plain(text: str) -> str:
+    """The reply with LF line ends and bold spans unwrapped (`**Rule 1**:`, `**Answer:** yes`);
+    code spans (`**kwargs`) stay as they are."""
+    text = re.sub(r"\r\n?", "\n", text)
+    return _BOLD.sub(lambda m: m.group(1) or m.group(2), text)
+
+
+def _reason(text: str) -> str:
+    return text.strip(" \t*")
 
 
 def _read_json(data: Any) -> tuple[dict[int, tuple[bool, str]], bool | None]:

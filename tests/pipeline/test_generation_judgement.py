@@ -152,3 +152,22 @@ def test_a_json_judgement_after_a_preamble_is_read():
     }
     out = parse_judgement("Here is my judgement:\n```json\n" + json.dumps(data) + "\n```", TASK)
     assert out["accepted"] is True and out["judgement"]["rules"][0]["reason"] == "r1"
+
+
+def test_bold_markup_is_unwrapped_but_code_in_reasons_is_kept():
+    text = "\r\n".join(
+        f"**Rule {n}**: It forwards `**kwargs` to `__init__`. => **yes**" for n in range(1, 8)
+    )
+    out = parse_judgement(text + "\r\n**Overall verdict:** yes", TASK)
+    assert out["accepted"] is True and out["judgement_problem"] is None
+    assert {r["reason"] for r in out["judgement"]["rules"]} == {
+        "It forwards `**kwargs` to `__init__`."
+    }
+
+
+def test_a_numbered_line_without_an_answer_is_no_answer():
+    # The judge restating the rules is not answering them.
+    text = "\n".join(f"{n}. {rule.text}" for n, rule in enumerate(TASK.rules, 1))
+    out = parse_judgement(text + "\nOverall: yes", TASK)
+    assert out["judgement"]["rules"] == []
+    assert out["judgement_problem"].startswith("the judgement has no answer for rule 1 ")

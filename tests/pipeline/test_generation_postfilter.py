@@ -163,3 +163,50 @@ def test_a_json_case_after_a_preamble_is_read():
     with pytest.raises(PostFilterRejected) as info:
         postfilter("Sure:\nfunc F() {\n}\n{\n  broken", GENERATION, ROW)
     assert info.value.check == "unparseable"
+
+
+def test_a_fence_opened_on_the_key_line_parses_like_one_on_the_next_line():
+    # Issue 8: this reply was rejected as missing_keys ("the case has no solution").
+    on_key_line = LAYOUT.replace("solution:\n```python", "solution: ```python")
+    next_line = postfilter(LAYOUT, GENERATION, ROW).as_dict()
+    assert postfilter(on_key_line, GENERATION, ROW).as_dict() == next_line
+    assert postfilter(on_key_line.replace("\n", "\r\n"), GENERATION, ROW).as_dict() == next_line
+    code = "def add(a, b):\n    return a - b"
+    text = LAYOUT.replace("information: None.", f"information: ```python\n{code}\n```")
+    case = postfilter(text.replace("Write a", "Fix this"), REPAIR, ROW)
+    assert (case.information, case.solution) == (code, "def add(a, b):\n    return a + b")
+
+
+def test_commentary_after_the_solution_fence_is_dropped_but_a_second_block_is_kept():
+    case = postfilter(LAYOUT + "\n\nThis solution works by adding a and b.", GENERATION, ROW)
+    assert case.solution == "def add(a, b):\n    return a + b"
+    usage = "\n\nUsage:\n```python\nadd(1, 2)\n```"
+    case = postfilter(LAYOUT + usage, GENERATION, ROW)
+    assert case.solution == "```python\ndef add(a, b):\n    return a + b\n```" + usage
+
+
+def test_markdown_key_lines_and_what_is_not_a_key_line():
+    bold = (
+        LAYOUT.replace("task_name:", "**Task Name:**")
+        .replace("instruction:", "**Instruction**:")
+        .replace("information:", "### Information:")
+        .replace("solution:", "### Solution")
+    )
+    assert (
+        postfilter(bold, GENERATION, ROW).as_dict() == postfilter(LAYOUT, GENERATION, ROW).as_dict()
+    )
+    for not_a_key in (
+        "Solutions:",
+        "Solution approach:",
+        "**Solution** is below:",
+        "## Solution overview",
+        "# Solution",
+        "The solution:",
+        "    solution:",
+    ):
+        with pytest.raises(PostFilterRejected) as info:
+            postfilter(LAYOUT.replace("solution:", not_a_key), GENERATION, ROW)
+        assert (info.value.check, info.value.message) == (
+            "missing_keys",
+            "the case has no solution",
+        ), not_a_key
