@@ -8,7 +8,9 @@ JDK links to), and the launcher script, all read-only; a minimal ``/dev`` (read-
 ``/proc`` for steps jobs only (compilers and runtimes read it; a Python check runs without it,
 so that the checked code cannot open the launcher's ``/proc/self/mem``). The root and ``/dev`` are
 remounted read-only last, so ``/tmp`` and ``/dev/shm`` are the only writable places whatever the
-uid. Never ``/root``, ``/home`` or the evaluator's working tree.
+uid. Never ``/root``, ``/home`` or the evaluator's working tree: even the launcher is a copy that
+bwrap reads from a descriptor (``--ro-bind-data``), so a checkout no other uid may read (e.g. under
+a private home folder) is never looked up from inside the sandbox.
 
 Requires bubblewrap 0.7.0 as root (``--size``), 0.8.0 otherwise (``--disable-userns``).
 """
@@ -44,11 +46,12 @@ def bwrap_argv(
     job,
     *,
     as_root: bool,
-    init_script: str,
+    init_fd: int,
     init_in_sandbox: str,
     seccomp_fd: int | None = None,
 ) -> list[str]:
-    """argv running `init_script` (seen at `init_in_sandbox`) for `job` under `bwrap`.
+    """argv running the launcher for `job` under `bwrap`: bwrap copies it from the readable
+    descriptor `init_fd` (read to its end) to a read-only file at `init_in_sandbox`.
 
     As root, bwrap keeps CAP_SETUID/CAP_SETGID only, for the launcher to switch to the run's uid;
     otherwise it maps the caller in a new user namespace and forbids nested ones. `seccomp_fd`:
@@ -84,7 +87,8 @@ def bwrap_argv(
         args += ["--perms", "0755", "--dir", parent]
     for path in binds:
         args += ["--ro-bind", path, path]
-    args += ["--ro-bind", init_script, init_in_sandbox, "--chdir", "/tmp"]
+    args += ["--perms", "0444", "--ro-bind-data", str(init_fd), init_in_sandbox]
+    args += ["--chdir", "/tmp"]
     for key, value in step_env(job.env).items():
         args += ["--setenv", key, value]
     if seccomp_fd is not None:

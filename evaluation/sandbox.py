@@ -113,6 +113,9 @@ class Sandbox:
         self.unsafe = unsafe_no_sandbox
         self.as_root = os.geteuid() == 0
         self.seccomp = seccomp_filter()
+        # Read here, by the evaluator: bwrap gets a copy through a descriptor, so neither it nor
+        # the run's uid has to read the checkout this file lives in (see `evaluation.bwrap`).
+        self.launcher = INIT_SCRIPT.read_bytes()
         if self.unsafe:
             return
         if self.bwrap is None:
@@ -139,7 +142,7 @@ class Sandbox:
         # /root, and nothing is mounted for it.
         uid = UID_BASE + secrets.randbelow(UID_SPAN) if self.as_root and not self.unsafe else None
         report_r, report_w = os.pipe()
-        seccomp_fd = None
+        extra_fds = []
         hostdir = None
         try:
             if self.unsafe:
@@ -149,14 +152,17 @@ class Sandbox:
             else:
                 workdir = WORKDIR_IN_SANDBOX
                 seccomp_fd = self._seccomp_fd()
-                argv = self._argv(job, seccomp_fd)
+                if seccomp_fd is not None:
+                    extra_fds.append(seccomp_fd)
+                init_fd = _data_fd("wavecoder-launcher", self.launcher)
+                extra_fds.append(init_fd)
+                argv = self._argv(job, init_fd, seccomp_fd)
             spec = self._spec(job, nonce, uid, report_w, workdir)
-            extra_fds = () if seccomp_fd is None else (seccomp_fd,)
-            result = self._execute(argv, spec, job, report_r, report_w, extra_fds)
+            result = self._execute(argv, spec, job, report_r, report_w, tuple(extra_fds))
         finally:
             os.close(report_r)
-            if seccomp_fd is not None:
-                os.close(seccomp_fd)
+            for fd in extra_fds:
+                os.close(fd)
             if hostdir:
                 shutil.rmtree(hostdir, ignore_errors=True)
         result.nonce = nonce
@@ -202,12 +208,12 @@ class Sandbox:
         spec["sys_path"] = list(python_paths())
         return marshal.dumps(spec)
 
-    def _argv(self, job: SandboxJob, seccomp_fd: int | None) -> list[str]:
+    def _argv(self, job: SandboxJob, init_fd: int, seccomp_fd: int | None) -> list[str]:
         return bwrap_argv(
             self.bwrap,
             job,
             as_root=self.as_root,
-            init_script=str(INIT_SCRIPT),
+            init_fd=init_fd,
             init_in_sandbox=INIT_IN_SANDBOX,
             seccomp_fd=seccomp_fd,
         )
@@ -295,6 +301,20 @@ class Sandbox:
                 "the sandbox self-check failed (a trivial program was judged wrongly): "
                 f"{ok.stderr[-300:]} {bad.stderr[-300:]}"
             )
+
+
+def _data_fd(name: str, data: bytes) -> int:
+    """A descriptor reading `data` from its start (a memfd: no pipe-buffer size limit)."""
+    fd = os.memfd_create(name, os.MFD_CLOEXEC)
+    try:
+        view = memoryview(data)
+        while view:
+            view = view[os.write(fd, view) :]
+        os.lseek(fd, 0, os.SEEK_SET)
+    except BaseException:
+        os.close(fd)
+        raise
+    return fd
 
 
 def _parse_reports(raw: bytes) -> list:

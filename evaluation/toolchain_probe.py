@@ -42,9 +42,9 @@ def read_manifest(language: str) -> dict:
     path = TOOLCHAIN_CACHE / language / "manifest.json"
     if not path.exists():
         raise ToolchainMissing(
-            f"{language}: the offline dependencies of its HumanEvalPack tests are not prepared "
-            f"({path} missing); run `wavecoder evaluate --prepare-toolchains {language}` once "
-            "with access to the package registry"
+            f"the offline dependencies of {language.capitalize()}'s HumanEvalPack tests are not "
+            f"prepared ({path} missing); run `wavecoder evaluate --prepare-toolchains "
+            f"{language}` once with access to the package registry"
         )
     return json.loads(path.read_text())
 

@@ -15,6 +15,12 @@ model code. Sources, first found wins:
   ``Rng`` trait the declarations import, regex 1.7, md5 0.7), else crates.io with rand 0.4. A
   Cargo project's ``target/release/deps`` holds the rlibs passed to ``rustc --extern``; the
   manifest records the rustc version, which must not change afterwards.
+
+Each language is prepared on its own: one failing does not stop the other. ``python -m
+evaluation.toolchains`` prints `toolchain_report`: which languages evaluation will score, and each
+one it will skip with the reason; it exits 1 when something is missing and every toolchain is
+required (`toolchains_required`: ``CI=true``, or ``WAVECODER_REQUIRE_TOOLCHAINS=1``), which is how
+``scripts/setup.sh`` fails in CI and nowhere else.
 """
 
 from __future__ import annotations
@@ -24,10 +30,11 @@ import logging
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 from evaluation.benchmarks.humanevalpack import GO_PACKAGES
-from evaluation.toolchain_probe import TOOLCHAIN_CACHE
+from evaluation.toolchain_probe import TOOLCHAIN_CACHE, ToolchainMissing
 from pipeline.errors import UserError
 
 log = logging.getLogger(__name__)
@@ -37,14 +44,96 @@ DEBIAN_GOPATH = Path("/usr/share/gocode")
 DEBIAN_CRATES = Path("/usr/share/cargo/registry")
 RUST_CRATES = {"rand": "0.4", "regex": "1", "md5": "0.7"}
 DEBIAN_RUST_CRATES = {"rand": "0.8", "regex": "1", "md5": "0.7"}
+# The Debian packages whose crates an offline `cargo build` of RUST_CRATES needs: the `+default`
+# feature package pulls the optional dependencies of default features (regex: aho-corasick, memchr).
+DEBIAN_RUST_PACKAGES = "librust-rand-dev librust-regex+default-dev librust-md5-dev"
 PREPARE_TIMEOUT_S = 1800
+# Set to 1 (or 0) to require (or not) every HumanEvalPack toolchain; unset, CI=true requires them.
+REQUIRE_ENV = "WAVECODER_REQUIRE_TOOLCHAINS"
 
 
 def prepare_toolchains(languages: list[str], cache: Path = TOOLCHAIN_CACHE) -> None:
-    """Prepare each of `languages` ("go", "rust") under `cache`."""
-    for language in languages:
-        {"go": prepare_go, "rust": prepare_rust}[language](cache / language)
-        print(f"{language}: prepared in {cache / language}")
+    """Prepare each of `languages` ("go", "rust") under `cache`, each on its own; UserError naming
+    those that could not be prepared (each one's error is printed as it fails)."""
+    failed = {}
+    for language in dict.fromkeys(languages):
+        try:
+            {"go": prepare_go, "rust": prepare_rust}[language](cache / language)
+        except (UserError, OSError, subprocess.SubprocessError, ValueError) as exc:
+            failed[language] = str(exc).strip()
+            print(f"{language}: not prepared: {failed[language]}", file=sys.stderr)
+        else:
+            print(f"{language}: prepared in {cache / language}")
+    if failed:
+        names = ", ".join(failed)
+        raise UserError(
+            f"could not prepare {names} (see above); evaluation skips "
+            f"{'it' if len(failed) == 1 else 'them'} until `wavecoder evaluate "
+            f"--prepare-toolchains {' '.join(failed)}` succeeds"
+        )
+
+
+def toolchain_report() -> dict[str, str | None]:
+    """Per language of `evaluation.languages.LANGUAGES`: None when its toolchain is ready, else
+    why evaluation will skip it (the `ToolchainMissing` message, with how to install it)."""
+    from evaluation.languages import LANGUAGES
+
+    report = {}
+    for name, language in LANGUAGES.items():
+        try:
+            language.toolchain()
+            report[name] = None
+        except ToolchainMissing as exc:
+            report[name] = str(exc)
+    return report
+
+
+def print_report(report: dict[str, str | None], file=None) -> None:
+    """The languages evaluation scores, and each one it skips with the reason."""
+    from evaluation.languages import LANGUAGES
+
+    file = file or sys.stdout
+    ready = [LANGUAGES[name].display for name, reason in report.items() if reason is None]
+    print(f"toolchains: evaluation runs {', '.join(ready) or 'no language'}", file=file)
+    skipped = {LANGUAGES[name].display: reason for name, reason in report.items() if reason}
+    if not skipped:
+        print("toolchains: evaluation skips no language", file=file)
+    for display, reason in skipped.items():
+        print(f"toolchains: evaluation will skip {display} ({reason})", file=file)
+
+
+def toolchains_required() -> bool:
+    """Whether a missing toolchain is an error rather than a skip: WAVECODER_REQUIRE_TOOLCHAINS
+    when set (1 or 0), else whether CI=true (as CI services set it)."""
+    value = os.environ.get(REQUIRE_ENV, "").strip().lower()
+    if value:
+        return value not in ("0", "false", "no")
+    return os.environ.get("CI", "").strip().lower() in ("true", "1")
+
+
+def main() -> int:
+    """`python -m evaluation.toolchains`: the sandbox and toolchain report; 1 when something is
+    missing and every toolchain is required (see `toolchains_required`), else 0."""
+    from evaluation.sandbox import find_bwrap
+
+    report = toolchain_report()
+    bwrap = find_bwrap()
+    print(
+        f"sandbox: bubblewrap at {bwrap}"
+        if bwrap
+        else "sandbox: bubblewrap is not installed (`apt-get install bubblewrap`): evaluation "
+        "refuses to run model code"
+    )
+    print_report(report)
+    missing = [name for name, reason in report.items() if reason] + ([] if bwrap else ["bwrap"])
+    if missing and toolchains_required():
+        print(
+            f"toolchains: ERROR: {', '.join(missing)} not ready, and every toolchain is required "
+            f"here ({REQUIRE_ENV}=1, or CI=true); set {REQUIRE_ENV}=0 to skip them instead",
+            file=sys.stderr,
+        )
+        return 1
+    return 0
 
 
 def _run(argv: list[str], cwd: Path, env: dict | None = None) -> str:
@@ -133,7 +222,16 @@ def prepare_rust(root: Path) -> Path:
         f"[dependencies]\n{dependencies}\n"
     )
     (project / "src" / "lib.rs").write_text("")
-    output = _run(["cargo", "build", "--release", "--message-format=json", *offline], project)
+    try:
+        output = _run(["cargo", "build", "--release", "--message-format=json", *offline], project)
+    except UserError as exc:
+        if not offline:
+            raise
+        raise UserError(
+            f"{exc}\nThe crates come from Debian's registry ({DEBIAN_CRATES}), where a missing "
+            "crate means a missing Debian package: "
+            f"`apt-get install --no-install-recommends {DEBIAN_RUST_PACKAGES}`"
+        ) from exc
     externs = {}
     for line in output.splitlines():
         message = json.loads(line)
@@ -164,3 +262,7 @@ def _make_readable(root: Path) -> None:
         for name in files:
             file = Path(folder) / name
             file.chmod(file.stat().st_mode | 0o444)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

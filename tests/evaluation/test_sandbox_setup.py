@@ -77,9 +77,8 @@ def test_broken_sandbox_start_is_a_sandbox_error(tmp_path):
 
 
 def test_installed_but_failing_toolchain_is_a_counted_skip(sandbox, humanevalpack_dir, monkeypatch):
-    """A `node` that runs but fails everything: skipped with the reason, not a silent 0%."""
-    if shutil.which("node") is None:
-        pytest.skip("Node.js is not installed")
+    """A `node` that runs but fails everything: skipped with the reason, not a silent 0%. (The
+    fake `node` stands in for the real one, which need not be installed.)"""
     # Outside /tmp (the sandbox's own tmpfs), readable by the run's uid.
     folder = Path(tempfile.mkdtemp(dir="/var/tmp"))
     try:
@@ -132,16 +131,27 @@ def test_toolchain_probes_fail_as_missing_toolchains():
         command_output(("wavecoder-no-such-compiler", "--version"))
 
 
-def test_jdk_configuration_links_are_resolved_not_hard_coded():
+def test_jdk_configuration_links_are_resolved_not_hard_coded(require_toolchain):
+    require_toolchain("java")
     java = shutil.which("java")
-    if java is None:
-        pytest.skip("no JDK installed")
     binds = jdk_links_outside_usr(java)
     home = Path(os.path.realpath(java)).parent.parent
     for link in (home / "conf").rglob("*"):
         if link.is_symlink() and not os.path.realpath(link).startswith("/usr/"):
             target = os.path.realpath(link)
             assert any(target.startswith(b + "/") for b in binds), (link, binds)
+
+
+def test_the_sandbox_binds_nothing_of_the_checkout(sandbox):
+    """bwrap gets the launcher through a descriptor: no bind of the evaluator's working tree, so
+    a checkout that the sandbox's uid may not read (a private home folder) does not matter."""
+    python = LANGUAGES["python"]
+    job = python.job(Program("python", "x = 1\n", ""), 5.0, python.toolchain())
+    argv = sandbox._argv(job, init_fd=7, seccomp_fd=None)
+    package = str(Path(execution.__file__).parent)
+    assert [a for a in argv if a.startswith(package)] == []
+    index = argv.index("--ro-bind-data")
+    assert argv[index + 1 : index + 3] == ["7", "/sandbox/init.py"]
 
 
 def test_sandbox_python_path_holds_numpy():
@@ -151,12 +161,22 @@ def test_sandbox_python_path_holds_numpy():
     assert str(numpy) in python_paths()
 
 
-NON_ROOT_SCRIPT = """
+# What the uid-65534 process imports; from a world-readable copy of the modules it needs, never from
+# the checkout, which that uid may not read (a clone in root's private home folder).
+NON_ROOT_IMPORTS = """
+from evaluation.languages import LANGUAGES, Program
+from evaluation.sandbox import INIT_SCRIPT, Sandbox
+"""
+NON_ROOT_SCRIPT = (
+    """
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from evaluation.languages import LANGUAGES, Program
-from evaluation.sandbox import Sandbox
-
+"""
+    + NON_ROOT_IMPORTS
+    + """
+repo = sys.argv[3]
+loaded = [m.__file__ for m in list(sys.modules.values()) if getattr(m, "__file__", None)]
+assert not [f for f in loaded if f.startswith(repo + "/")], loaded
 python = LANGUAGES["python"]
 sandbox = Sandbox()
 programs = json.loads(sys.argv[2])
@@ -166,6 +186,7 @@ for name, code in programs.items():
     results[name] = python.verdict(sandbox.run(job))
 print(json.dumps(results))
 """
+)
 NON_ROOT_PROGRAMS = {
     "uid": "import os\nraise RuntimeError(os.getuid())",
     "root": "open('/owned', 'w').write('x')",
@@ -198,8 +219,28 @@ def _nobody_python() -> str | None:
     return None
 
 
+def _readable_copy(python: str, folder: Path) -> None:
+    """Copy into `folder`, readable by every uid, the checkout's modules that NON_ROOT_IMPORTS
+    loads under `python`, and the launcher script the sandbox sends into bwrap."""
+    listing = (
+        f"import sys\nsys.path.insert(0, {str(REPO)!r})\n{NON_ROOT_IMPORTS}\n"
+        "files = [m.__file__ for m in list(sys.modules.values()) if getattr(m, '__file__', None)]\n"
+        "print('\\n'.join([*files, str(INIT_SCRIPT)]))\n"
+    )
+    done = subprocess.run([python, "-I", "-c", listing], capture_output=True, text=True, check=True)
+    for name in done.stdout.splitlines():
+        path = Path(name).resolve()
+        if REPO in path.parents:
+            target = folder / path.relative_to(REPO)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+    for path in [folder, *folder.rglob("*")]:
+        path.chmod(0o755 if path.is_dir() else 0o644)
+
+
 def test_non_root_sandbox_writes_only_its_tmpfs():
-    """Run as uid 65534 (the non-root path: bwrap maps the caller in a user namespace)."""
+    """Run as uid 65534 (the non-root path: bwrap maps the caller in a user namespace), from a
+    copy of the modules it needs: it must not read the checkout, which may be private to root."""
     if os.geteuid() != 0:
         pytest.skip("needs root to switch to uid 65534 (setpriv)")
     if shutil.which("setpriv") is None or shutil.which("bwrap") is None:
@@ -207,13 +248,19 @@ def test_non_root_sandbox_writes_only_its_tmpfs():
     python = _nobody_python()
     if python is None:
         pytest.skip("no Python interpreter that uid 65534 may run")
-    done = subprocess.run(
-        [*AS_NOBODY, python, "-I", "-c", NON_ROOT_SCRIPT, str(REPO), json.dumps(NON_ROOT_PROGRAMS)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd="/",
-    )
+    folder = Path(tempfile.mkdtemp(prefix="wavecoder-non-root-", dir="/tmp"))
+    try:
+        _readable_copy(python, folder)
+        argv = [python, "-I", "-c", NON_ROOT_SCRIPT, str(folder), json.dumps(NON_ROOT_PROGRAMS)]
+        done = subprocess.run(
+            [*AS_NOBODY, *argv, str(REPO)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd="/",
+        )
+    finally:
+        shutil.rmtree(folder)
     if "user namespace" in done.stderr and "bwrap" in done.stderr:
         pytest.skip(f"unprivileged user namespaces are disabled here: {done.stderr[-300:]}")
     assert done.returncode == 0, done.stderr
