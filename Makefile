@@ -8,7 +8,7 @@ setup:
 
 # The main job: a real run when an LLM endpoint is configured, else a dry run (prompts + cost).
 demo:
-	$(PYTHON) -m pipeline generate --recipe demo --dry-run auto
+	$(PYTHON) -m wavecoder generate --recipe demo --dry-run auto
 
 test:
 	$(PYTHON) -m pytest tests

@@ -25,7 +25,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 BASE_PATH = "/usr/local/bin:/usr/bin:/bin"
 # Files of /etc that runtimes need (dynamic loader, Debian alternatives, time zone).

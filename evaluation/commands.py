@@ -18,7 +18,7 @@ import logging
 import tempfile
 from pathlib import Path
 
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 log = logging.getLogger(__name__)
 

@@ -32,7 +32,7 @@ from evaluation.benchmarks import Benchmark, Problem, Request
 from evaluation.benchmarks.humanevalexplain import HumanEvalExplain
 from evaluation.postprocess import truncate_at_stops
 from evaluation.prompts import ALPACA_STOPS, format_prompt
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 log = logging.getLogger(__name__)
 # The OpenAI API refuses more stop sequences than this.

@@ -12,7 +12,7 @@ into the model's input:
 
 from __future__ import annotations
 
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 TEMPLATES = ("alpaca", "chat", "plain")
 

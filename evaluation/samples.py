@@ -14,7 +14,7 @@ import json
 from collections.abc import Iterable
 from pathlib import Path
 
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 
 def read_samples(path: str | Path) -> list[dict]:

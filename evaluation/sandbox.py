@@ -75,7 +75,7 @@ from evaluation.sandbox_job import (
     python_passed,
 )
 from evaluation.seccomp import seccomp_filter
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 INIT_SCRIPT = Path(__file__).with_name("sandbox_init.py")
 INIT_IN_SANDBOX = "/sandbox/init.py"

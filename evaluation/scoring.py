@@ -20,7 +20,7 @@ from evaluation.benchmarks import Benchmark, Problem
 from evaluation.execution import check_programs
 from evaluation.pass_at_k import mean_pass_at_k
 from evaluation.sandbox import Sandbox
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 DEFAULT_KS = (1, 10, 100)
 

@@ -35,7 +35,7 @@ from pathlib import Path
 
 from evaluation.benchmarks.humanevalpack import GO_PACKAGES
 from evaluation.toolchain_probe import TOOLCHAIN_CACHE, ToolchainMissing
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 log = logging.getLogger(__name__)
 

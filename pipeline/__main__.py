@@ -1,5 +1,7 @@
+"""`python -m pipeline` is `wavecoder` (kept for scripts written before `python -m wavecoder`)."""
+
 import sys
 
-from pipeline.cli import main
+from wavecoder.cli import main
 
 sys.exit(main())

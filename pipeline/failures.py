@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import StepFailed, UserError
+from wavecoder.errors import StepFailed, UserError
 
 FAILURE_DIR_ENV = "WAVECODER_FAILURE_DIR"
 ERROR_LOG = "error.log"

@@ -13,8 +13,8 @@ import os
 from pathlib import Path
 
 from pipeline.embeddings.model_spec import OFFLINE_MODEL, resolve_model
-from pipeline.errors import UserError
 from pipeline.recipe import Recipe
+from wavecoder.errors import UserError
 
 HUB_TIMEOUT_S = 10.0
 

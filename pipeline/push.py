@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 # Run state that stays local: caches, the distilabel work folder, dry-run prompts.
 IGNORE_PATTERNS = [".wavecoder/**", "dry_run/**", "**/__pycache__/**", "*.lock"]

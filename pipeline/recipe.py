@@ -20,8 +20,8 @@ import yaml
 
 from pipeline.corpus.hub import CODESEARCHNET_IDS, CODESEARCHNET_LANGUAGES
 from pipeline.corpus.source_tree import EXTENSIONS
-from pipeline.errors import UserError
 from pipeline.generation.config import GenerationConfig, validate_generation
+from wavecoder.errors import UserError
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
 

@@ -49,7 +49,7 @@ if ! "$PYTHON" -c "import torch" 2>/dev/null; then
 fi
 "$PYTHON" -m pip install -e ".[dev]"
 # Prints each language's outcome ("go: prepared in ...", "rust: not prepared: <why>").
-"$PYTHON" -m pipeline.cli evaluate --prepare-toolchains go rust || true
+"$PYTHON" -m wavecoder evaluate --prepare-toolchains go rust || true
 # Which languages evaluation scores and which it skips, with the reason; fails where every
 # toolchain is required (see above).
 if ! "$PYTHON" -m evaluation.toolchains; then

@@ -10,8 +10,8 @@ from importlib.metadata import version
 
 import pytest
 
-from pipeline.cli import build_parser, main
 from pipeline.recipe import load_recipe
+from wavecoder.cli import build_parser, main
 
 
 def subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 
 def register(subparsers) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from evaluation.languages import Program
 from evaluation.postprocess import extract_code_block, truncate_at_stops
 from evaluation.prompts import ALPACA_STOPS
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 from pipeline.corpus.report import CorpusReport
 from pipeline.corpus.rows import SOURCE_FIELDS, make_row
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 logger = logging.getLogger(__name__)
 

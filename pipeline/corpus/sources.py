@@ -10,7 +10,7 @@ from pathlib import Path
 from pipeline.corpus.hub import iter_hub_dataset
 from pipeline.corpus.report import CorpusReport
 from pipeline.corpus.source_tree import STDLIB_SKIP_DIRS, iter_source_tree, stdlib_root
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 __all__ = ["iter_corpus", "stdlib_root"]
 

@@ -17,7 +17,7 @@ from pipeline.embeddings.model_spec import (
     model_key,
     resolve_model,
 )
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
 # Texts embedded between two cache writes: a killed run loses at most this many.

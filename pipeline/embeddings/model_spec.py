@@ -10,7 +10,7 @@ import hashlib
 import os
 from pathlib import Path
 
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 OFFLINE_MODEL = "offline:all-MiniLM-L6-v2"
 PAPER_MODEL = "sentence-transformers/all-roberta-large-v1"

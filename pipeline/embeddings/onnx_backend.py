@@ -30,7 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 logger = logging.getLogger("wavecoder.embeddings")
 

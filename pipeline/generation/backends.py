@@ -15,8 +15,8 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from pipeline.errors import UserError
 from pipeline.generation.config import GenerationConfig, LLMConfig
+from wavecoder.errors import UserError
 
 if TYPE_CHECKING:
     from distilabel.models.llms.base import LLM

@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 # Provider -> how the LLM is built (see `pipeline.generation.backends`).
 PROVIDERS = ("openai", "hf-inference-providers", "transformers", "vllm")

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 STATE_DIR = ".wavecoder"
 LOCK_FILE = "lock"

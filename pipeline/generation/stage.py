@@ -20,10 +20,10 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from pipeline.errors import UserError
 from pipeline.generation.config import GenerationConfig, apply_cli_overrides, validate_generation
 from pipeline.generation.run_state import STATE_DIR
 from pipeline.generation.stopping import ENDPOINT_REFUSED, INTERRUPTED, interrupted_message
+from wavecoder.errors import UserError
 
 GENERATION_STEP = "generate_and_judge"
 # Written by every run before the generation stage ends (pipeline/run.py).

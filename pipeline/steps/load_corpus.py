@@ -9,9 +9,9 @@ from distilabel.steps import GeneratorStep
 from pydantic import Field
 
 from pipeline.corpus import CorpusReport, iter_corpus
-from pipeline.errors import UserError
 from pipeline.failures import ReportsFailures
 from pipeline.filters import CodeFilter
+from wavecoder.errors import UserError
 
 if TYPE_CHECKING:
     from distilabel.typing import GeneratorStepOutput, StepColumns

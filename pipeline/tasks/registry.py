@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 
 @dataclass(frozen=True)

@@ -11,8 +11,8 @@ from scripted_openai import ScriptedOpenAI
 from evaluation.benchmarks import get_benchmark
 from evaluation.generation import GenerationConfig, TransformersGenerator
 from evaluation.prompts import ALPACA, format_prompt
-from pipeline.cli import main
-from pipeline.errors import UserError
+from wavecoder.cli import main
+from wavecoder.errors import UserError
 
 CHAT_TEMPLATE = (
     "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}\n{% endfor %}"

@@ -6,7 +6,7 @@ import pytest
 from evaluation.benchmarks import get_benchmark
 from evaluation.samples import read_samples, write_jsonl
 from evaluation.scoring import match_task_ids
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 
 def write(path, text):

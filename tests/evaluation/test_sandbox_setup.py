@@ -21,7 +21,7 @@ from evaluation.languages import LANGUAGES, Program, Toolchain, ToolchainMissing
 from evaluation.sandbox import Sandbox, SandboxError
 from evaluation.scoring import score_samples
 from evaluation.toolchain_probe import command_output, jdk_links_outside_usr
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 

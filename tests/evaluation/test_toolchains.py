@@ -20,7 +20,7 @@ from evaluation.toolchains import (
     toolchain_report,
     toolchains_required,
 )
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -16,10 +16,10 @@ from pathlib import Path
 from distilabel.pipeline import Pipeline
 from distilabel.steps import GeneratorStep, GlobalStep, KeepColumns, Step, StepInput
 
-from pipeline.cli import run_command
-from pipeline.errors import UserError
 from pipeline.failures import ReportsFailures
 from pipeline.generation.stopping import run_pipeline
+from wavecoder.cli import run_command
+from wavecoder.errors import UserError
 
 FAILURE = sys.argv[3] if len(sys.argv) > 3 else "user"
 

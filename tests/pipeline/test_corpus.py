@@ -9,8 +9,8 @@ import pytest
 
 from pipeline.corpus import CorpusReport, iter_corpus, make_row, stdlib_root
 from pipeline.corpus.source_tree import is_test_file, iter_source_tree
-from pipeline.errors import UserError
 from pipeline.filters import CODE_ALPACA_BLACKLIST, CodeFilter, blacklist_pattern
+from wavecoder.errors import UserError
 
 
 def test_stdlib_extraction_is_real_and_complete():

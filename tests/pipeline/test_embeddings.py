@@ -20,7 +20,7 @@ from pipeline.embeddings import (
     resolve_model,
 )
 from pipeline.embeddings.cache import text_key
-from pipeline.errors import UserError
+from wavecoder.errors import UserError
 
 
 @pytest.fixture(scope="module")

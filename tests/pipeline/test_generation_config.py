@@ -6,7 +6,6 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipeline.errors import UserError
 from pipeline.generation.backends import (
     HF_ROUTER_URL,
     build_llm,
@@ -24,6 +23,7 @@ from pipeline.generation.config import (
 )
 from pipeline.generation.run_state import check_resume_state, settings_fingerprint
 from pipeline.recipe import Recipe, load_recipe
+from wavecoder.errors import UserError
 
 
 def test_shipped_recipes_configure_a_cheaper_generator_and_a_stronger_judge():

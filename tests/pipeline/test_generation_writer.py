@@ -134,8 +134,8 @@ def test_a_lock_left_by_a_killed_run_is_taken_over(tmp_path):
 
 
 def test_a_run_that_stopped_early_writes_nothing_and_says_why(tmp_path, capsys):
-    from pipeline.errors import UserError
     from pipeline.generation.stopping import ENDPOINT_REFUSED, INTERRUPTED
+    from wavecoder.errors import UserError
 
     out = tmp_path / "out"
     write_dataset_folder(records("accepted"), out, tasks=TASKS)

@@ -9,12 +9,12 @@ import socket
 import pytest
 from generation_fixtures import SNIPPETS
 
-from pipeline.cli import main
-from pipeline.errors import UserError
 from pipeline.generation.records import build_record
 from pipeline.generation.writer import write_dataset_folder
 from pipeline.push import files_to_upload, guess_repo_type, plan_push, push_folder
 from pipeline.tasks import all_tasks
+from wavecoder.cli import main
+from wavecoder.errors import UserError
 
 SHARD = "train-00000-of-00001.parquet"
 

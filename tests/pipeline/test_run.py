@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.errors import UserError
 from pipeline.recipe import load_recipe
 from pipeline.run import apply_overrides
+from wavecoder.errors import UserError
 
 
 @pytest.mark.slow

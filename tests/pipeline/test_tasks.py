@@ -27,7 +27,7 @@ def test_registry_holds_the_four_paper_tasks_with_their_shares():
 
 
 def test_unknown_task_is_a_user_error_naming_the_known_ones():
-    from pipeline.errors import UserError
+    from wavecoder.errors import UserError
 
     with pytest.raises(UserError, match=r"unknown code task 'docs'.*generation"):
         get_task("docs")

@@ -14,7 +14,8 @@ import sys
 import warnings
 from collections.abc import Callable
 
-from pipeline.errors import StepFailed, UserError
+from wavecoder import __version__
+from wavecoder.errors import StepFailed, UserError
 
 # Packages whose `commands` module registers subcommands, in help order.
 COMMAND_MODULES = (
@@ -33,9 +34,7 @@ def version() -> str:
     try:
         return distribution_version("wavecoder")
     except PackageNotFoundError:
-        import pipeline
-
-        return getattr(pipeline, "__version__", "unknown (not installed)")
+        return __version__
 
 
 def build_parser() -> argparse.ArgumentParser:

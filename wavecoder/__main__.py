@@ -1,0 +1,5 @@
+import sys
+
+from wavecoder.cli import main
+
+sys.exit(main())
