@@ -9,7 +9,7 @@ import secrets
 import shutil
 from dataclasses import dataclass
 
-from evaluation.sandbox_job import (
+from evaluation.sandbox import (
     GiB,
     MiB,
     SandboxJob,

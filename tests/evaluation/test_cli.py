@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from evaluation import sandbox as sandbox_module
 from evaluation.benchmarks import get_benchmark
+from evaluation.sandbox import runner as sandbox_module
 from wavecoder.cli import main
 
 

@@ -15,10 +15,10 @@ import pytest
 
 from evaluation import execution
 from evaluation.benchmarks import get_benchmark
-from evaluation.bwrap import python_paths
 from evaluation.execution import check_programs
 from evaluation.languages import LANGUAGES, Program, Toolchain, ToolchainMissing
 from evaluation.sandbox import Sandbox, SandboxError
+from evaluation.sandbox.bwrap import python_paths
 from evaluation.scoring import score_samples
 from evaluation.toolchain_probe import command_output, jdk_links_outside_usr
 from wavecoder.errors import UserError
@@ -165,7 +165,7 @@ def test_sandbox_python_path_holds_numpy():
 # the checkout, which that uid may not read (a clone in root's private home folder).
 NON_ROOT_IMPORTS = """
 from evaluation.languages import LANGUAGES, Program
-from evaluation.sandbox import INIT_SCRIPT, Sandbox
+from evaluation.sandbox.runner import INIT_SCRIPT, Sandbox
 """
 NON_ROOT_SCRIPT = (
     """

@@ -1,9 +1,9 @@
 """The first program inside the sandbox: apply limits, drop privileges, run the checked program.
 
-`evaluation.sandbox` starts this file (standard library only, run as ``python -I -S``) inside
-bubblewrap and sends it one job on stdin (a `marshal`led dict: trusted, from the parent). Startup
-cost is paid once per program, so it imports little (``_ast`` instead of ``ast``, no ``json`` on
-the Python path). It then:
+`evaluation.sandbox.runner` starts this file (standard library only, run as ``python -I -S``)
+inside bubblewrap and sends it one job on stdin (a `marshal`led dict: trusted, from the parent).
+Startup cost is paid once per program, so it imports little (``_ast`` instead of ``ast``, no
+``json`` on the Python path). It then:
 
 1. sets the resource limits (CPU seconds, address-space or data bytes, processes, file bytes,
    open files, no core dumps);

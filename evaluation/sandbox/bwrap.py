@@ -1,4 +1,5 @@
-"""The bubblewrap command line of one sandboxed run: namespaces, mounts, seccomp and environment.
+"""The bubblewrap command line of one sandboxed run: namespaces, mounts, seccomp and environment;
+`find_bwrap` finds the executable.
 
 What the sandbox sees: ``/usr`` (and the merged-usr links ``/bin``, ``/lib``...), a few files of
 ``/etc`` (dynamic loader, Debian alternatives), the Python prefix and the site-packages folders
@@ -21,6 +22,8 @@ import functools
 import importlib.util
 import os
 import re
+import shutil
+import site
 import subprocess
 import sys
 from pathlib import Path
@@ -41,6 +44,11 @@ MIN_VERSION_ROOT = (0, 7, 0)
 MIN_VERSION_USER = (0, 8, 0)
 
 
+def find_bwrap() -> str | None:
+    """Path of the `bwrap` executable, or None."""
+    return shutil.which("bwrap")
+
+
 def bwrap_argv(
     bwrap: str,
     job,
@@ -55,7 +63,7 @@ def bwrap_argv(
 
     As root, bwrap keeps CAP_SETUID/CAP_SETGID only, for the launcher to switch to the run's uid;
     otherwise it maps the caller in a new user namespace and forbids nested ones. `seccomp_fd`:
-    a readable descriptor holding `evaluation.seccomp`'s filter.
+    a readable descriptor holding `evaluation.sandbox.seccomp`'s filter.
     """
     limits = job.limits
     args = [bwrap, "--die-with-parent", "--new-session", "--clearenv"]
@@ -135,8 +143,6 @@ def python_paths() -> tuple[str, ...]:
     """Folders the sandboxed Python imports from (the launcher runs with -S, no .pth files):
     site-packages, the user site-packages, and wherever numpy (HumanEvalPack's Python preamble
     imports it) is installed. Bound read-only and appended to the sandbox's sys.path."""
-    import site
-
     paths = list(site.getsitepackages())
     if site.ENABLE_USER_SITE:
         paths.append(site.getusersitepackages())

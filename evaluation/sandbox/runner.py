@@ -1,30 +1,11 @@
-"""Run untrusted programs under bubblewrap: no network, read-only host, bounded everything.
+"""`Sandbox`: runs one `SandboxJob` as one `bwrap` process tree and reads its result back.
 
-Threat model: the program (model output plus benchmark tests) is hostile until proven otherwise.
-Each run is one `bwrap` process tree with
-
-- new network, PID, IPC, UTS and cgroup namespaces (no network at all, only its own processes,
-  everything killed when its PID 1 dies: background processes cannot outlive the run);
-- a private tmpfs of `tmpfs_bytes` (``/tmp``, also ``HOME``) and a ``/dev/shm`` of `shm_bytes`
-  as the only writable places: the root and ``/dev`` are remounted read-only, so this holds for
-  the caller's own uid too (non-root mode); the host is visible read-only and only in part (see
-  `evaluation.bwrap`); never ``/root``, ``/home`` or the evaluator's working tree;
-- an empty environment apart from ``PATH``, ``HOME``, ``LANG`` and the language's own settings
-  (no tokens, no proxies);
-- limits: wall seconds (the whole tree is SIGKILLed), CPU seconds, address-space or data bytes per
-  process, processes (RLIMIT_NPROC, counted for this run's uid or user namespace only), bytes per
-  written file, open files, and bytes of stdout+stderr read back (more kills the run);
-- a seccomp filter (`evaluation.seccomp`): no new user namespaces (no private mounts, so no tmpfs
-  outside the limits), no ptrace or cross-process memory access, no keyrings, bpf or perf events;
-- no new privileges (bwrap sets NO_NEW_PRIVS), all capabilities dropped before the program runs.
-
-Limits are rlimits, per process: memory in total is bounded by processes x memory plus the two
-tmpfs sizes, not by a cgroup; apart from the seccomp deny list the kernel's syscall surface is
-reachable from inside the namespaces.
-
-When the evaluator runs as root, bwrap keeps CAP_SETUID/CAP_SETGID only for `sandbox_init.py`,
-which switches to a fresh unprivileged uid per run; otherwise bwrap maps the caller's uid in a new
-user namespace and forbids nested ones. `sandbox_init.py` documents the Python verdict protocol.
+The evaluator reads the launcher (`init.py`, beside this file) and hands bwrap a copy through a
+descriptor, with the command line of `bwrap.py`, the seccomp filter of `seccomp.py`, and the job on
+the launcher's stdin. When the evaluator runs as root, bwrap keeps CAP_SETUID/CAP_SETGID only for
+the launcher, which switches to a fresh unprivileged uid per run (its processes are killed after
+the run); otherwise bwrap maps the caller's uid in a new user namespace and forbids nested ones.
+`init.py` documents the Python verdict protocol.
 
 A job the sandbox itself could not run raises `SandboxError`. The launcher writes ``READY`` on the
 report pipe once the sandbox is set up, before any checked code runs, so a run without it is a
@@ -56,53 +37,26 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
-from evaluation.bwrap import (
+from evaluation.sandbox.bwrap import (
     BASE_PATH,
     bwrap_argv,
     check_version,
+    find_bwrap,
     launcher_env,
     python_paths,
     step_env,
 )
-from evaluation.sandbox_job import (
-    GiB,
-    MiB,
-    SandboxError,
-    SandboxJob,
-    SandboxLimits,
-    SandboxResult,
-    Step,
-    python_passed,
-)
-from evaluation.seccomp import seccomp_filter
+from evaluation.sandbox.job import MiB, SandboxError, SandboxJob, SandboxResult, python_passed
+from evaluation.sandbox.seccomp import seccomp_filter
 from wavecoder.errors import UserError
 
-INIT_SCRIPT = Path(__file__).with_name("sandbox_init.py")
+INIT_SCRIPT = Path(__file__).with_name("init.py")
 INIT_IN_SANDBOX = "/sandbox/init.py"
 WORKDIR_IN_SANDBOX = "/tmp/work"
 # Per-run uids when running as root: far above real users and the usual subuid ranges.
 UID_BASE = 2_100_000_000
 UID_SPAN = 100_000_000
-# Re-exported: the job and result types are part of this module's interface.
-__all__ = [
-    "GiB",
-    "MiB",
-    "Sandbox",
-    "SandboxError",
-    "SandboxJob",
-    "SandboxLimits",
-    "SandboxResult",
-    "Step",
-    "find_bwrap",
-    "kill_uid_processes",
-    "python_passed",
-]
 log = logging.getLogger(__name__)
-
-
-def find_bwrap() -> str | None:
-    """Path of the `bwrap` executable, or None."""
-    return shutil.which("bwrap")
 
 
 class Sandbox:
@@ -114,7 +68,7 @@ class Sandbox:
         self.as_root = os.geteuid() == 0
         self.seccomp = seccomp_filter()
         # Read here, by the evaluator: bwrap gets a copy through a descriptor, so neither it nor
-        # the run's uid has to read the checkout this file lives in (see `evaluation.bwrap`).
+        # the run's uid has to read the checkout this file lives in (see `bwrap.py`).
         self.launcher = INIT_SCRIPT.read_bytes()
         if self.unsafe:
             return

@@ -1,7 +1,7 @@
 """What a sandboxed run is given (`SandboxJob`, its `Step`s and `SandboxLimits`) and what it
 returns (`SandboxResult`), with the Python verdict read from it (`python_passed`).
 
-`evaluation.sandbox` runs jobs; `evaluation.languages` builds them and judges the results.
+`evaluation.sandbox.runner` runs jobs; `evaluation.languages` builds them and judges the results.
 """
 
 from __future__ import annotations
