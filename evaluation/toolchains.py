@@ -34,6 +34,8 @@ import sys
 from pathlib import Path
 
 from evaluation.benchmarks.humanevalpack import GO_PACKAGES
+from evaluation.languages import LANGUAGES
+from evaluation.sandbox import find_bwrap
 from evaluation.toolchain_probe import TOOLCHAIN_CACHE, ToolchainMissing
 from wavecoder.errors import UserError
 
@@ -76,8 +78,6 @@ def prepare_toolchains(languages: list[str], cache: Path = TOOLCHAIN_CACHE) -> N
 def toolchain_report() -> dict[str, str | None]:
     """Per language of `evaluation.languages.LANGUAGES`: None when its toolchain is ready, else
     why evaluation will skip it (the `ToolchainMissing` message, with how to install it)."""
-    from evaluation.languages import LANGUAGES
-
     report = {}
     for name, language in LANGUAGES.items():
         try:
@@ -90,8 +90,6 @@ def toolchain_report() -> dict[str, str | None]:
 
 def print_report(report: dict[str, str | None], file=None) -> None:
     """The languages evaluation scores, and each one it skips with the reason."""
-    from evaluation.languages import LANGUAGES
-
     file = file or sys.stdout
     ready = [LANGUAGES[name].display for name, reason in report.items() if reason is None]
     print(f"toolchains: evaluation runs {', '.join(ready) or 'no language'}", file=file)
@@ -114,8 +112,6 @@ def toolchains_required() -> bool:
 def main() -> int:
     """`python -m evaluation.toolchains`: the sandbox and toolchain report; 1 when something is
     missing and every toolchain is required (see `toolchains_required`), else 0."""
-    from evaluation.sandbox import find_bwrap
-
     report = toolchain_report()
     bwrap = find_bwrap()
     print(
