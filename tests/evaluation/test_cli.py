@@ -8,7 +8,7 @@ import pytest
 
 from evaluation.benchmarks import get_benchmark
 from evaluation.sandbox import runner as sandbox_module
-from wavecoder.cli import main
+from wavecoder.cli import build_parser, main
 
 
 def write_samples(path, rows):
@@ -242,8 +242,6 @@ def test_writes_model_index_and_replaces_it_on_rerun(humaneval_samples, tmp_path
 
 @pytest.mark.parametrize("flag", ["--samples-per-task", "--n-samples"])
 def test_samples_per_task_and_its_old_name(flag):
-    from wavecoder.cli import build_parser
-
     assert build_parser().parse_args(["evaluate", flag, "3"]).n_samples == 3
     assert build_parser().parse_args(["evaluate"]).n_samples == 1
 

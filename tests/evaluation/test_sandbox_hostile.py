@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from evaluation.benchmarks import get_benchmark
+from evaluation.languages import LANGUAGES, Program
 from evaluation.sandbox import MiB, SandboxJob, python_passed
 from evaluation.scoring import score_samples
 
@@ -276,8 +277,6 @@ def test_hostile_programs_are_contained_and_fail(sandbox, monkeypatch):
 
 
 def test_fork_bomb_is_bounded_by_the_process_limit(sandbox):
-    from evaluation.languages import LANGUAGES, Program
-
     # Children sleep instead of exiting, so the count of successful forks is the live bound.
     program = (
         "import os, time\n"
@@ -318,8 +317,6 @@ def test_sandbox_sees_no_host_environment_and_a_private_tmp(sandbox, monkeypatch
         "assert not os.path.exists('/root/.cache')\n"
         "assert not os.path.exists('/home') or os.listdir('/home') == []\n"
     )
-    from evaluation.languages import LANGUAGES, Program
-
     python = LANGUAGES["python"]
     job = python.job(Program("python", program, ""), 5.0, python.toolchain())
     result = sandbox.run(job)

@@ -3,6 +3,7 @@ are reported as such, and the host outside the tmpfs stays read-only for a non-r
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -155,8 +156,6 @@ def test_the_sandbox_binds_nothing_of_the_checkout(sandbox):
 
 
 def test_sandbox_python_path_holds_numpy():
-    import importlib.util
-
     numpy = Path(importlib.util.find_spec("numpy").origin).parent.parent
     assert str(numpy) in python_paths()
 
