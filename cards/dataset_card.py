@@ -8,6 +8,8 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from pipeline import layout
+
 TEMPLATES = Path(__file__).parent / "templates"
 CONFIG_NOTES = {
     "default": "every accepted row, all tasks",
@@ -23,10 +25,6 @@ def size_category(n: int) -> str:
         if n < bound:
             return name
     return "100K<n<1M" if n < 1_000_000 else "1M<n<10M"
-
-
-def config_path(name: str) -> str:
-    return "data" if name == "default" else name
 
 
 def render_dataset_card(
@@ -64,7 +62,7 @@ def render_dataset_card(
             {
                 "config_name": name,
                 **({"default": True} if name == "default" else {}),
-                "data_files": [{"split": "train", "path": f"{config_path(name)}/train-*.parquet"}],
+                "data_files": [{"split": "train", "path": _shards(name)}],
             }
             for name in loadable
         ],
@@ -76,6 +74,7 @@ def render_dataset_card(
     body = env.get_template("dataset_card.md.jinja2").render(
         title=title,
         repo_id=repo_id,
+        layout=layout,
         configs={name: ordered[name] for name in loadable},
         empty_configs=[name for name in ordered if name not in has_files],
         example_task=_example_task(loadable),
@@ -92,6 +91,10 @@ def render_dataset_card(
         mix_line=_mix_line((recipe.get("generation") or {}).get("task_mix")),
     )
     return f"---\n{data.to_yaml()}\n---\n\n{body}"
+
+
+def _shards(config: str) -> str:
+    return f"{layout.config_folder(config)}/{layout.SHARD_PATTERN}"
 
 
 def _example_task(loadable: list[str]) -> str | None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from pipeline.layout import DRY_RUN_DIR, SELECTION_FILE, STATE_DIR
+
 
 def register(subparsers) -> None:
     g = subparsers.add_parser(
@@ -58,7 +60,7 @@ def register(subparsers) -> None:
     g.add_argument(
         "--select-only",
         action="store_true",
-        help="stop after KCenterGreedy selection (no LLM stage): writes selection.parquet",
+        help=f"stop after KCenterGreedy selection (no LLM stage): writes {SELECTION_FILE}",
     )
     g.add_argument(
         "--concurrency", type=int, help="LLM requests in flight per model (or local batch size)"
@@ -69,7 +71,7 @@ def register(subparsers) -> None:
         "push",
         help="upload a dataset or model folder to the Hub",
         description="Upload a folder written by `wavecoder generate` (a dataset) or by training "
-        "(a model) to the Hub, leaving the run state (.wavecoder/, dry_run/) behind. Needs a "
+        f"(a model) to the Hub, leaving the run state ({STATE_DIR}/, {DRY_RUN_DIR}/) behind. Needs a "
         "write token (`hf auth login`, or HF_TOKEN) except with --dry-run.",
     )
     p.add_argument("folder", help="folder produced by `wavecoder generate` or training")

@@ -37,7 +37,6 @@ from typing import Any
 from wavecoder.errors import StepFailed, UserError
 
 FAILURE_DIR_ENV = "WAVECODER_FAILURE_DIR"
-ERROR_LOG = "error.log"
 GRACE_S = 10.0
 DEATH_GRACE_S = 2.0
 POLL_S = 0.2

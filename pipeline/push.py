@@ -12,14 +12,15 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from pipeline.generation.records import FAILED, REJECTED
+from pipeline.layout import DEFAULT_CONFIG, NOT_PUSHED, README, SUMMARY_FILE, config_folder
 from wavecoder.errors import UserError
 
 # Run state that stays local: caches, the distilabel work folder, dry-run prompts.
-IGNORE_PATTERNS = [".wavecoder/**", "dry_run/**", "**/__pycache__/**", "*.lock"]
+IGNORE_PATTERNS = [*(f"{name}/**" for name in NOT_PUSHED), "**/__pycache__/**", "*.lock"]
 _MODEL_MARKERS = ("config.json", "adapter_config.json", "model.safetensors", "pytorch_model.bin")
-# Where `pipeline.generation.writer` puts each config (`default` = every accepted row).
-DEFAULT_CONFIG_DIR = "data"
-_OUTCOME_CONFIGS = ("rejected", "failed")
+DEFAULT_CONFIG_DIR = config_folder(DEFAULT_CONFIG)
+_OUTCOME_CONFIGS = (REJECTED, FAILED)
 NO_TOKEN = (
     "no Hugging Face token: run `hf auth login` or set HF_TOKEN (a write token); "
     "`wavecoder push --dry-run` lists what would be uploaded without one"
@@ -88,9 +89,9 @@ def plan_push(
         raise UserError(f"{folder} is not a folder")
     if "/" not in repo_id:
         raise UserError(f"--repo-id must be ORG/NAME, got {repo_id!r}")
-    if not (folder / "README.md").exists():
+    if not (folder / README).exists():
         raise UserError(
-            f"{folder} has no README.md (dataset or model card); push a folder written by a "
+            f"{folder} has no {README} (dataset or model card); push a folder written by a "
             "`wavecoder generate` run (--dry-run and --select-only write no dataset) or by training"
         )
     repo_type = repo_type or guess_repo_type(folder)
@@ -157,7 +158,7 @@ def _check_dataset_folder(folder: Path, files: list[str], *, allow_empty: bool) 
     """Rows per config (`default` first); refuses a folder without data or accepted rows."""
     if not any(path.endswith(".parquet") for path in files):
         raise UserError(f"{folder} holds no parquet data; run `wavecoder generate` first")
-    summary = folder / "summary.json"
+    summary = folder / SUMMARY_FILE
     if summary.exists():
         try:
             json.loads(summary.read_text(encoding="utf-8"))
@@ -169,13 +170,13 @@ def _check_dataset_folder(folder: Path, files: list[str], *, allow_empty: bool) 
             f"{folder} has no `default` config ({DEFAULT_CONFIG_DIR}/*.parquet, the accepted "
             "rows); push a folder written by `wavecoder generate`"
         )
-    rows = {"default": _count_rows(folder, default)}
+    rows = {DEFAULT_CONFIG: _count_rows(folder, default)}
     for name in _OUTCOME_CONFIGS:
         shards = _config_files(folder, files, name)
         if shards:
             rows[name] = _count_rows(folder, shards)
-    if rows["default"] == 0 and not allow_empty:
-        others = "".join(f"; {name} {n}" for name, n in rows.items() if name != "default")
+    if rows[DEFAULT_CONFIG] == 0 and not allow_empty:
+        others = "".join(f"; {name} {n}" for name, n in rows.items() if name != DEFAULT_CONFIG)
         raise UserError(
             f"{folder} has 0 accepted rows in its `default` config ({DEFAULT_CONFIG_DIR}/*.parquet"
             f"{others}): nothing to train on, and `load_dataset` cannot load it (the `rejected` "

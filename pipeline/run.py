@@ -20,14 +20,18 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pipeline.generation.run_state import STATE_DIR
+from pipeline.layout import (
+    CORPUS_REPORT_FILE,
+    DISTILABEL_DIR,
+    PIPELINE_YAML,
+    SELECTION_FILE,
+    STATE_DIR,
+)
 from pipeline.preflight import check_inputs
 from pipeline.recipe import Recipe, load_recipe, validate
 
 logger = logging.getLogger("wavecoder.run")
 
-SELECTION_FILE = "selection.parquet"
-CORPUS_REPORT_FILE = "corpus_report.json"
 SELECTION_COLUMNS = ["id", "language", "source", "selection_rank", "coverage_radius", "code"]
 
 
@@ -66,7 +70,7 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
 
     c, f, e, s = recipe.corpus, recipe.filters, recipe.embeddings, recipe.selection
     state = output_dir / STATE_DIR
-    with Pipeline(name=f"wavecoder-{recipe.name}", cache_dir=state / "distilabel") as pipeline:
+    with Pipeline(name=f"wavecoder-{recipe.name}", cache_dir=state / DISTILABEL_DIR) as pipeline:
         load = LoadCodeCorpus(
             name="load_corpus",
             source=c.source,
@@ -185,7 +189,7 @@ def keep_pipeline_yaml(distiset: Any, output_dir: Path) -> None:
 
     path = getattr(distiset, "pipeline_path", None)
     if path and Path(path).is_file():
-        shutil.copyfile(path, output_dir / "pipeline.yaml")
+        shutil.copyfile(path, output_dir / PIPELINE_YAML)
 
 
 def write_selection(distiset: Any, name: str, output_dir: Path) -> list[dict]:

@@ -18,11 +18,9 @@ from pipeline.generation.example_database import LAG_WAVES, ExampleDatabase
 from pipeline.generation.generate_instruction import CASE_SCHEMA, CASE_SCHEMA_NAME
 from pipeline.generation.llm_calls import request_settings
 from pipeline.generation.prompts import render_case
+from pipeline.layout import ESTIMATE_FILE, JUDGE_EXAMPLE_FILE, PROMPTS_FILE
 from pipeline.tasks import all_tasks
 
-PROMPTS_FILE = "generator_prompts.jsonl"
-JUDGE_EXAMPLE_FILE = "judge_prompt_example.json"
-ESTIMATE_FILE = "estimate.json"
 # One judged rule: a one-sentence reason and the answer.
 TOKENS_PER_JUDGED_RULE = 30
 
@@ -55,7 +53,7 @@ def write_dry_run(
     generator,
     judge,
 ) -> dict[str, Any]:
-    """Write the prompts and `estimate.json` into `out`; returns the estimate."""
+    """Write the prompts and the estimate (`ESTIMATE_FILE`) into `out`; returns the estimate."""
     out.mkdir(parents=True, exist_ok=True)
     tasks = all_tasks()
     examples = ExampleDatabase(tasks)  # in memory: seeds only, nothing persisted

@@ -19,11 +19,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pipeline.layout import EXAMPLES_FILE, LOCK_FILE, STATE_DIR, STATUS_FILE
 from wavecoder.errors import UserError
 
-STATE_DIR = ".wavecoder"
-LOCK_FILE = "lock"
-STATUS_FILE = "last_run.json"
 COMPLETED = "completed"
 
 
@@ -149,7 +147,6 @@ def settings_fingerprint(recipe: Any, config: Any) -> dict[str, Any]:
 def check_resume_state(output_dir: Path, fingerprint: dict[str, Any]) -> None:
     """Refuse to continue a run in `output_dir` that was made with other settings."""
     from pipeline.generation.example_database import ExampleDatabase
-    from pipeline.generation.step import EXAMPLES_FILE
     from pipeline.tasks import all_tasks
 
     db = ExampleDatabase(all_tasks(), Path(output_dir) / STATE_DIR / EXAMPLES_FILE)

@@ -21,14 +21,23 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.generation.config import GenerationConfig, apply_cli_overrides, validate_generation
-from pipeline.generation.run_state import STATE_DIR
 from pipeline.generation.stopping import ENDPOINT_REFUSED, INTERRUPTED, interrupted_message
+from pipeline.layout import (
+    CALL_STATS_FILE,
+    CORPUS_REPORT_FILE,
+    DISTILABEL_DIR,
+    DISTILABEL_LOG,
+    DRY_RUN_DIR,
+    ESTIMATE_FILE,
+    EXAMPLE_DATABASE_FILE,
+    EXAMPLES_FILE,
+    RUN_RECORDS,
+    STATE_DIR,
+    SUMMARY_FILE,
+)
 from wavecoder.errors import UserError
 
 GENERATION_STEP = "generate_and_judge"
-# Written by every run before the generation stage ends (pipeline/run.py).
-RUN_RECORDS = ("corpus_report.json", "pipeline.yaml", "selection.parquet")
-DRY_RUN_DIR = "dry_run"
 logger = logging.getLogger("wavecoder.generation")
 
 
@@ -73,7 +82,6 @@ def prepare_generation(recipe: Any, args: Any, output_dir: str | Path) -> bool:
             clear_status,
             settings_fingerprint,
         )
-        from pipeline.generation.step import CALL_STATS_FILE
 
         out = Path(output_dir)
         acquire_lock(out)
@@ -135,7 +143,7 @@ def finish_generation(
 
     out = Path(output_dir)
     if dry_run:
-        from pipeline.generation.dry_run import ESTIMATE_FILE, format_estimate
+        from pipeline.generation.dry_run import format_estimate
 
         estimate = json.loads((out / DRY_RUN_DIR / ESTIMATE_FILE).read_text(encoding="utf-8"))
         print(format_estimate(estimate, out / DRY_RUN_DIR))
@@ -163,7 +171,7 @@ def finish_generation(
         why = [f"`{name}`" for name in ("rejected", "failed") if summary.get(name)]
         print(
             f"warning: no row was accepted, so the `default` config of {out} is empty; see why in "
-            f"{' and '.join([*why, 'summary.json'])}"
+            f"{' and '.join([*why, SUMMARY_FILE])}"
             + (f" (load_dataset({str(out)!r}, {why[0]!r}))" if why else ""),
             file=sys.stderr,
         )
@@ -173,9 +181,10 @@ def finish_generation(
 
 def _report_crash(out: Path, detail: str = "") -> None:
     logs = sorted(
-        (out / STATE_DIR / "distilabel").glob("**/pipeline.log"), key=lambda p: p.stat().st_mtime
+        (out / STATE_DIR / DISTILABEL_DIR).glob(f"**/{DISTILABEL_LOG}"),
+        key=lambda p: p.stat().st_mtime,
     )
-    log = logs[-1] if logs else out / STATE_DIR / "distilabel"
+    log = logs[-1] if logs else out / STATE_DIR / DISTILABEL_DIR
     print(
         f"wavecoder generate: error: the generation step failed{f' ({detail})' if detail else ''}"
         f", so the dataset was not written to {out} (a dataset already there is kept). Its "
@@ -212,7 +221,7 @@ def card_context(recipe: Any, out: Path, records: list[dict[str, Any]]) -> dict[
     """What the dataset card reports besides the rows: the recipe, the filters' counts, languages."""
     from collections import Counter
 
-    report_path = out / "corpus_report.json"
+    report_path = out / CORPUS_REPORT_FILE
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else None
     recipe_dict = recipe.to_dict() if hasattr(recipe, "to_dict") else {}
     if not isinstance(recipe_dict.get("generation"), dict):
@@ -227,9 +236,8 @@ def card_context(recipe: Any, out: Path, records: list[dict[str, Any]]) -> dict[
 def write_generation_output(
     records: list[dict[str, Any]], recipe: Any, out: Path
 ) -> dict[str, Any]:
-    """Write configs, summary.json and example_database.jsonl; returns the summary."""
+    """Write the configs, the summary and the example database's pools; returns the summary."""
     from pipeline.generation.example_database import ExampleDatabase
-    from pipeline.generation.step import CALL_STATS_FILE, EXAMPLES_FILE
     from pipeline.generation.summary import summarize
     from pipeline.generation.writer import write_dataset_folder
     from pipeline.tasks import all_tasks
@@ -248,7 +256,7 @@ def write_generation_output(
     )
     db = ExampleDatabase(all_tasks(), out / STATE_DIR / EXAMPLES_FILE)
     try:
-        db.export_jsonl(out / "example_database.jsonl", row_ids={r["id"] for r in records})
+        db.export_jsonl(out / EXAMPLE_DATABASE_FILE, row_ids={r["id"] for r in records})
     finally:
         db.close()
     return summary

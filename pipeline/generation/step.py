@@ -23,10 +23,7 @@ from pydantic import Field
 
 from pipeline.failures import ReportsFailures
 from pipeline.generation.records import DATASET_COLUMNS, OUTCOME_COLUMNS
-
-RESPONSES_FILE = "responses.sqlite"
-EXAMPLES_FILE = "examples.sqlite"
-CALL_STATS_FILE = "last_run_calls.json"
+from pipeline.layout import CALL_STATS_FILE, EXAMPLES_FILE, RESPONSES_FILE
 
 
 class GenerateAndJudge(ReportsFailures, GlobalStep):

@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from pipeline.failures import ERROR_LOG, watch_failures
-from pipeline.generation.run_state import STATE_DIR
+from pipeline.failures import watch_failures
+from pipeline.layout import ERROR_LOG, FAILURES_DIR, STATE_DIR
 
 INTERRUPTED = "interrupted"
 ENDPOINT_REFUSED = "endpoint_refused"
@@ -127,7 +127,7 @@ def run_pipeline(pipeline: Any, output_dir: Any = None, *, where: str = "") -> A
     if state is None:
         distiset = pipeline.run(use_cache=False)
     else:
-        with watch_failures(pipeline, state / "failures", state / ERROR_LOG, where=where):
+        with watch_failures(pipeline, state / FAILURES_DIR, state / ERROR_LOG, where=where):
             distiset = pipeline.run(use_cache=False)
     if interrupted.is_set():
         print(interrupted_message(output_dir), file=sys.stderr)
@@ -136,7 +136,7 @@ def run_pipeline(pipeline: Any, output_dir: Any = None, *, where: str = "") -> A
 
 
 def interrupted_message(output_dir: Any = None) -> str:
-    where = f" in {output_dir}/.wavecoder" if output_dir is not None else ""
+    where = f" in {output_dir}/{STATE_DIR}" if output_dir is not None else ""
     return (
         "Interrupted: no new LLM request was sent after Ctrl-C and nothing was written; the "
         f"answers received so far are cached{where}. Run the same command again to resume."

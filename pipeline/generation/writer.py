@@ -30,9 +30,16 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.generation.records import ACCEPTED, DATASET_COLUMNS, FAILED, OUTCOME_COLUMNS, REJECTED
-from pipeline.generation.run_state import STATE_DIR
-
-SHARD = "train-00000-of-00001.parquet"
+from pipeline.layout import (
+    DEFAULT_CONFIG,
+    README,
+    REPLACED_PREFIX,
+    SHARD,
+    STAGING_PREFIX,
+    STATE_DIR,
+    SUMMARY_FILE,
+    config_folder,
+)
 
 
 def features(source_fields: list[str], with_outcome: bool):
@@ -93,14 +100,14 @@ def write_dataset_folder(
 
     datasets.disable_progress_bars()
     out = Path(output_dir)
-    staging = out / STATE_DIR / f"staging-{os.getpid()}"
+    staging = out / STATE_DIR / f"{STAGING_PREFIX}{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
     records = sorted(records, key=lambda r: (r.get("selection_rank", -1), r["id"]))
     source_fields = _source_fields(records)
     accepted = [r for r in records if r["status"] == ACCEPTED]
-    configs: dict[str, tuple[list[dict], bool]] = {"default": (accepted, False)}
+    configs: dict[str, tuple[list[dict], bool]] = {DEFAULT_CONFIG: (accepted, False)}
     for task in tasks:
         configs[task] = ([r for r in accepted if r["task"] == task], False)
     configs[REJECTED] = ([r for r in records if r["status"] == REJECTED], True)
@@ -109,33 +116,29 @@ def write_dataset_folder(
     for name, (rows, with_outcome) in configs.items():
         counts[name] = len(rows)
         feats = features(source_fields, with_outcome)
-        folder = staging / _folder(name)
+        folder = staging / config_folder(name)
         if rows:
             folder.mkdir()
             columns = [*DATASET_COLUMNS, *(OUTCOME_COLUMNS if with_outcome else ())]
             table = [_row(r, columns, source_fields) for r in rows]
             Dataset.from_list(table, features=feats).to_parquet(str(folder / SHARD))
-        elif name == "default":
+        elif name == DEFAULT_CONFIG:
             folder.mkdir()
             pq.ParquetWriter(str(folder / SHARD), feats.arrow_schema).close()  # the schema only
     if summary is not None:
-        (staging / "summary.json").write_text(json.dumps(summary, indent=2), encoding="utf-8")
-    written = [name for name in configs if (staging / _folder(name)).exists()]
+        (staging / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
+    written = [name for name in configs if (staging / config_folder(name)).exists()]
     card = render_dataset_card(
         title=title, configs=counts, summary=summary, written=written, **(card_context or {})
     )
-    (staging / "README.md").write_text(card, encoding="utf-8")
-    _swap_in(staging, out, [_folder(name) for name in configs] + ["summary.json", "README.md"])
+    (staging / README).write_text(card, encoding="utf-8")
+    _swap_in(staging, out, [config_folder(name) for name in configs] + [SUMMARY_FILE, README])
     return counts
-
-
-def _folder(config: str) -> str:
-    return "data" if config == "default" else config
 
 
 def _swap_in(staging: Path, out: Path, names: list[str]) -> None:
     """Move the complete new folder's entries into `out`, replacing the old ones."""
-    replaced = staging.with_name(f"replaced-{os.getpid()}")
+    replaced = staging.with_name(f"{REPLACED_PREFIX}{os.getpid()}")
     if replaced.exists():
         shutil.rmtree(replaced)
     replaced.mkdir()
