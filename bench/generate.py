@@ -93,7 +93,11 @@ def run_stage(
     from distilabel.steps import LoadDataFromDicts
     from scripted_server import ScriptedServer
 
-    from pipeline.generation.stage import add_generation_steps, distiset_records, prepare_generation
+    from pipeline.generation.main_process import (
+        add_generation_steps,
+        distiset_records,
+        prepare_generation,
+    )
     from pipeline.recipe import Recipe
 
     # The server's own delay is 0: each reply carries its jittered delay, served under the cap.

@@ -20,6 +20,13 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from pipeline.corpus import CorpusReport
+from pipeline.generation.main_process import (
+    add_generation_steps,
+    finish_generation,
+    prepare_generation,
+)
+from pipeline.generation.records import in_selection_order
 from pipeline.layout import (
     CORPUS_REPORT_FILE,
     DISTILABEL_DIR,
@@ -29,6 +36,7 @@ from pipeline.layout import (
 )
 from pipeline.preflight import check_inputs
 from pipeline.recipe import Recipe, load_recipe, validate
+from pipeline.running import leaf_rows, run_pipeline
 
 logger = logging.getLogger("wavecoder.run")
 
@@ -109,8 +117,6 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
         load >> embed >> select >> record
         names = {"selection": "selection"}
         if generation is not None:
-            from pipeline.generation.stage import add_generation_steps
-
             last = add_generation_steps(
                 pipeline, select, recipe, output_dir, dry_run=generation["dry_run"]
             )
@@ -126,14 +132,10 @@ def generate_from_args(args: argparse.Namespace) -> int:
     select_only = bool(getattr(args, "select_only", False))
     generation = None
     if not select_only:
-        from pipeline.generation.stage import prepare_generation
-
         generation = {"dry_run": prepare_generation(recipe, args, output_dir)}
     print(describe_run(recipe, output_dir, select_only, generation))
     quiet_library_output()
     pipeline, names = build_pipeline(recipe, output_dir, generation=generation)
-    from pipeline.generation.stopping import run_pipeline
-
     kept = (
         ""
         if select_only or generation["dry_run"]
@@ -147,8 +149,6 @@ def generate_from_args(args: argparse.Namespace) -> int:
     print(format_selection(selected, output_dir))
     if generation is None:
         return 0
-    from pipeline.generation.stage import finish_generation
-
     return finish_generation(
         distiset, recipe, output_dir, dry_run=generation["dry_run"], selected=len(selected)
     )
@@ -193,18 +193,14 @@ def keep_pipeline_yaml(distiset: Any, output_dir: Path) -> None:
 
 
 def write_selection(distiset: Any, name: str, output_dir: Path) -> list[dict]:
-    """Save the selected rows (selection order) as ``selection.parquet``; return them."""
-    if not distiset:
+    """Save the selected rows (selection order) as `SELECTION_FILE`; return them."""
+    from datasets import Dataset
+
+    rows = leaf_rows(distiset, name)
+    if rows is None:
         return []
-    if name not in distiset:
-        # distilabel names the only leaf's config "default".
-        if len(distiset) != 1:
-            return []
-        name = next(iter(distiset))
-    split = distiset[name]
-    dataset = split["train"] if "train" in split else next(iter(split.values()))
-    rows = sorted(dataset.to_list(), key=lambda row: row["selection_rank"])
-    dataset.from_list(rows).to_parquet(str(output_dir / SELECTION_FILE))
+    rows = in_selection_order(rows)
+    Dataset.from_list(rows).to_parquet(str(output_dir / SELECTION_FILE))
     return rows
 
 
@@ -214,8 +210,6 @@ def format_selection(rows: list[dict], output_dir: Path, show: int = 5) -> str:
     report_path = output_dir / CORPUS_REPORT_FILE
     lines = []
     if report_path.exists():
-        from pipeline.corpus import CorpusReport
-
         report = CorpusReport.from_dict(json.loads(report_path.read_text(encoding="utf-8")))
         lines += ["corpus:", *("  " + x for x in report.format().splitlines())]
     if not rows:

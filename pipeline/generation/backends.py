@@ -1,104 +1,51 @@
-"""Distilabel LLMs from the recipe, and the check that one can actually be called.
+"""Distilabel LLMs from the recipe: one per role, nothing loaded or contacted when built.
 
-There is no fallback model: without a key, an endpoint or a local model, `wavecoder generate`
-stops with `NO_ENDPOINT_MESSAGE` before anything runs; a local model given as a folder that
-does not exist (or a Hub id that is not cached while HF_HUB_OFFLINE is set) stops it too. No
-request is sent to check an endpoint: a wrong key or model shows on the first requests, and the
-run stops after a few such refusals (`llm_calls.REFUSALS_TO_STOP`).
+`openai` and `hf-inference-providers` are `OpenAICompatibleLLM` (distilabel's OpenAILLM that
+keeps each reply's finish reason); `transformers` is `InProcessTransformersLLM`; `vllm` is
+distilabel's; "module:Class" is any distilabel LLM. Whether an LLM can be called at all is
+checked before the pipeline is built (`llm_access`).
 """
 
 from __future__ import annotations
 
 import importlib
 import inspect
-import os
-from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any
 
-from pipeline.generation.config import GenerationConfig, LLMConfig
+from distilabel.models.llms import LLM, OpenAILLM, vLLM
+
+from pipeline.generation.config import LLMConfig
+from pipeline.generation.llm_access import NO_ENDPOINT_MESSAGE, resolve_api_key
+from pipeline.generation.transformers_llm import InProcessTransformersLLM
 from wavecoder.errors import UserError
-
-if TYPE_CHECKING:
-    from distilabel.models.llms.base import LLM
 
 # Hugging Face Inference Providers speak the OpenAI chat-completions protocol at this router.
 HF_ROUTER_URL = "https://router.huggingface.co/v1"
-DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "hf-inference-providers": "HF_TOKEN"}
 # Local OpenAI-compatible servers (vLLM, TGI, transformers serve) accept any key; the client
 # library insists on one.
 LOCAL_SERVER_KEY = "not-needed"
 
-NO_ENDPOINT_MESSAGE = (
-    "no LLM endpoint is configured for the {role} ({provider} model {model}). Provide one: set "
-    "OPENAI_API_KEY or pass --api-key for OpenAI; set HF_TOKEN and use provider "
-    "hf-inference-providers for Hugging Face Inference Providers; pass --base-url "
-    "http://HOST:PORT/v1 for a local OpenAI-compatible server (vLLM, TGI, `transformers serve`); "
-    "or set provider: transformers or vllm with a local model in the recipe. Add --dry-run to "
-    "see the prompts and the estimated cost without calling any LLM."
-)
 
+class OpenAICompatibleLLM(OpenAILLM):
+    """Any OpenAI-compatible chat endpoint (OpenAI, HF Inference Providers, vLLM, TGI, `transformers
+    serve`); the output also holds `finish_reasons`, one per generation.
 
-def resolve_api_key(config: LLMConfig) -> str | None:
-    env = config.api_key_env or DEFAULT_KEY_ENV.get(config.provider)
-    key = os.environ.get(env) if env else None
-    if not key and config.provider == "hf-inference-providers" and not config.api_key_env:
-        from huggingface_hub import get_token
+    distilabel's output has the text and token counts but drops why the generation stopped; the
+    loop needs it to tell a reply cut at max_new_tokens ("length") from one that ended on its own
+    (a token count equal to the limit is only a guess).
 
-        key = get_token()
-    return key or None
+    Attributes, runtime parameters and examples: those of distilabel's `OpenAILLM`.
+    """
 
-
-def endpoint_configured(config: LLMConfig) -> bool:
-    """Whether this LLM can be called: a local model, a custom class, a key or a base URL."""
-    if config.is_local or ":" in config.provider:
-        return True
-    return bool(resolve_api_key(config) or (config.provider == "openai" and config.base_url))
-
-
-def require_llm_access(config: GenerationConfig) -> None:
-    for role in ("generator", "discriminator"):
-        llm: LLMConfig = getattr(config, role)
-        if not endpoint_configured(llm):
-            raise UserError(
-                NO_ENDPOINT_MESSAGE.format(role=role, provider=llm.provider, model=llm.model)
-            )
-        if llm.is_local:
-            check_local_model(llm, f"generation.{role}")
-
-
-def check_local_model(config: LLMConfig, where: str) -> None:
-    """A local provider's model must be an existing folder, or a Hub id that can be loaded."""
-    model = config.model
-    path = Path(model).expanduser()
-    looks_like_path = model.startswith(("/", ".", "~")) or model.count("/") > 1 or "\\" in model
-    if path.is_dir():
-        return
-    if looks_like_path or path.exists():
-        raise UserError(
-            f"{where}.model: the model folder {model} does not exist (or is not a folder); give "
-            "the folder of a saved model (config.json and weights) or a Hub model id"
-        )
-    from huggingface_hub import constants, try_to_load_from_cache
-    from huggingface_hub.errors import HFValidationError
-
-    try:
-        cached = try_to_load_from_cache(model, "config.json")
-    except HFValidationError:
-        raise UserError(
-            f"{where}.model: {model!r} is neither a folder nor a Hub model id"
-        ) from None
-    if not isinstance(cached, str) and constants.HF_HUB_OFFLINE:
-        raise UserError(
-            f"{where}.model: {model} is not in the local Hugging Face cache and HF_HUB_OFFLINE "
-            "is set; download it first (`hf download MODEL`) or unset HF_HUB_OFFLINE"
-        )
+    def _generations_from_openai_completion(self, completion: Any) -> Any:
+        output = super()._generations_from_openai_completion(completion)
+        output["finish_reasons"] = [choice.finish_reason for choice in completion.choices]
+        return output
 
 
 def build_llm(config: LLMConfig, *, for_dry_run: bool = False) -> LLM:
     """The distilabel LLM for one role; nothing is loaded or contacted here."""
     if config.provider in ("openai", "hf-inference-providers"):
-        from pipeline.generation.openai_llm import OpenAICompatibleLLM
-
         kwargs = dict(config.llm_kwargs)
         base_url = config.base_url or (HF_ROUTER_URL if config.provider != "openai" else None)
         if base_url:
@@ -117,12 +64,8 @@ def build_llm(config: LLMConfig, *, for_dry_run: bool = False) -> LLM:
             **kwargs,
         )
     elif config.provider == "transformers":
-        from pipeline.generation.transformers_llm import InProcessTransformersLLM
-
         llm = InProcessTransformersLLM(model=config.model, **config.llm_kwargs)
     elif config.provider == "vllm":
-        from distilabel.models.llms import vLLM
-
         llm = vLLM(model=config.model, **config.llm_kwargs)
     else:
         llm = _build_custom(config)
@@ -131,8 +74,6 @@ def build_llm(config: LLMConfig, *, for_dry_run: bool = False) -> LLM:
 
 
 def _build_custom(config: LLMConfig) -> LLM:
-    from distilabel.models.llms.base import LLM
-
     module_name, _, class_name = config.provider.partition(":")
     try:
         cls = getattr(importlib.import_module(module_name), class_name)
@@ -166,6 +107,4 @@ def cache_backend_name(llm: LLM) -> str:
 
 def is_openai_family(llm: LLM) -> bool:
     """OpenAI-compatible LLMs raise on transport errors and accept `extra_body`."""
-    from distilabel.models.llms import OpenAILLM
-
     return isinstance(llm, OpenAILLM)

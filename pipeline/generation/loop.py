@@ -5,7 +5,7 @@ row's judgement starts the moment its case passes the post-filter, while other r
 generating: both LLMs stay busy. Rows are grouped in waves of `wave_size` in selection order; a
 row of wave w composes its prompt once waves <= w - 2 are finished (see `ExampleDatabase`), which
 keeps the output independent of concurrency while letting wave w generate during wave w - 1's
-judging.
+judging. `run_generation` runs it with the folder's response cache and example database.
 
 When the run's `StopSignal` is set (Ctrl-C, or an endpoint refusing every request), no row
 starts and no request is sent any more; requests in flight are awaited (their answers are
@@ -17,9 +17,12 @@ so the next run asks again instead of replaying the same crash.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from pipeline.generation.config import GenerationConfig
 from pipeline.generation.example_database import LAG_WAVES, ExampleCase, ExampleDatabase
@@ -38,7 +41,13 @@ from pipeline.generation.judge_instruction import (
 from pipeline.generation.llm_calls import CallsStopped, LLMCaller, LLMCallFailed
 from pipeline.generation.prompts import CASE_KEYS
 from pipeline.generation.records import ACCEPTED, FAILED, REJECTED, build_record, empty_usage
+from pipeline.generation.response_cache import ResponseCache
 from pipeline.generation.stopping import RunStopped, StopSignal, sigint_stops
+from pipeline.layout import CALL_STATS_FILE, EXAMPLES_FILE, RESPONSES_FILE
+from pipeline.tasks import all_tasks
+
+if TYPE_CHECKING:
+    from distilabel.models.llms.base import LLM
 
 logger = logging.getLogger("wavecoder.generation")
 
@@ -224,3 +233,78 @@ def _example(row: dict, case: dict, good: bool, reasons: list[dict], wave: int) 
         rank=int(row.get("selection_rank", 0)),
         **{key: case[key] for key in CASE_KEYS},
     )
+
+
+def build_tasks(
+    config: GenerationConfig, generator_llm: LLM, discriminator_llm: LLM
+) -> tuple[GenerateInstruction, JudgeInstruction]:
+    """The generator and judge tasks; they format the prompts and parse the replies."""
+    with _quiet_standalone_tasks():
+        generator = GenerateInstruction(
+            name="generate_instruction",
+            llm=generator_llm,
+            output_format=config.generator.output_format,
+            examples_per_prompt=config.examples_per_prompt,
+        )
+        judge = JudgeInstruction(
+            name="judge_instruction",
+            llm=discriminator_llm,
+            output_format=config.discriminator.output_format,
+        )
+    return generator, judge
+
+
+def run_generation(
+    rows: list[dict],
+    config: GenerationConfig,
+    *,
+    generator: GenerateInstruction,
+    judge: JudgeInstruction,
+    state_dir: Path,
+    seed: int,
+    on_wave_done: Callable[[int, int, list[dict]], None] | None = None,
+    handle_sigint: bool = False,
+) -> tuple[list[dict], dict[str, Any]]:
+    """Run the loop over rows with the tasks' (loaded) LLMs; returns records and call stats.
+
+    The call stats of this run are also written to `state_dir / CALL_STATS_FILE`. Raises
+    `stopping.RunStopped` when the run stopped early (SIGINT with `handle_sigint`, or an
+    endpoint refusing every request).
+    """
+    cache = ResponseCache(state_dir / RESPONSES_FILE)
+    examples = ExampleDatabase(all_tasks(), state_dir / EXAMPLES_FILE)
+    stop = StopSignal()
+    generator_calls = LLMCaller(generator.llm, config.generator, cache, role="generator", stop=stop)
+    judge_calls = LLMCaller(judge.llm, config.discriminator, cache, role="discriminator", stop=stop)
+    loop = GenerationLoop(
+        generator=generator,
+        judge=judge,
+        generator_calls=generator_calls,
+        judge_calls=judge_calls,
+        examples=examples,
+        config=config,
+        seed=seed,
+        on_wave_done=on_wave_done,
+        stop=stop,
+        handle_sigint=handle_sigint,
+    )
+    try:
+        records = asyncio.run(loop.run(rows))
+    finally:
+        stats = {"generator": vars(generator_calls.stats), "discriminator": vars(judge_calls.stats)}
+        (state_dir / CALL_STATS_FILE).write_text(json.dumps(stats, indent=2))
+        examples.close()
+        cache.close()
+    return records, stats
+
+
+@contextlib.contextmanager
+def _quiet_standalone_tasks() -> Iterator[None]:
+    """The inner tasks live outside any pipeline on purpose; silence distilabel's warning."""
+    step_logger = logging.getLogger("distilabel.step")
+    level = step_logger.level
+    step_logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        step_logger.setLevel(level)

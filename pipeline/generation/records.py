@@ -7,12 +7,13 @@ generated, the stage that stopped them and the reasons, so nothing is silently d
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from pipeline.generation.postfilter import NOINPUT
 
 ACCEPTED, REJECTED, FAILED = "accepted", "rejected", "failed"
-# The columns of the accepted configs (ARCHITECTURE.md's dataset schema).
+# The columns of the accepted configs (pipeline/README.md, "The dataset folder").
 DATASET_COLUMNS = (
     "id",
     "task",
@@ -38,6 +39,12 @@ OUTCOME_COLUMNS = (
     "raw_generation",
     "raw_judgement",
 )
+
+
+def in_selection_order(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Rows in KCenterGreedy's order (`selection_rank`; a row without one counts as rank 0),
+    ties broken by id."""
+    return sorted(rows, key=lambda row: (row.get("selection_rank", 0), row["id"]))
 
 
 def empty_usage() -> dict[str, dict[str, int]]:

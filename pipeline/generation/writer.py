@@ -29,7 +29,16 @@ import shutil
 from pathlib import Path
 from typing import Any
 
-from pipeline.generation.records import ACCEPTED, DATASET_COLUMNS, FAILED, OUTCOME_COLUMNS, REJECTED
+from cards.dataset_card import render_dataset_card
+from pipeline.corpus.rows import SOURCE_FIELDS
+from pipeline.generation.records import (
+    ACCEPTED,
+    DATASET_COLUMNS,
+    FAILED,
+    OUTCOME_COLUMNS,
+    REJECTED,
+    in_selection_order,
+)
 from pipeline.layout import (
     DEFAULT_CONFIG,
     README,
@@ -96,15 +105,13 @@ def write_dataset_folder(
     import pyarrow.parquet as pq
     from datasets import Dataset
 
-    from cards.dataset_card import render_dataset_card
-
     datasets.disable_progress_bars()
     out = Path(output_dir)
     staging = out / STATE_DIR / f"{STAGING_PREFIX}{os.getpid()}"
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
-    records = sorted(records, key=lambda r: (r.get("selection_rank", -1), r["id"]))
+    records = in_selection_order(records)
     source_fields = _source_fields(records)
     accepted = [r for r in records if r["status"] == ACCEPTED]
     configs: dict[str, tuple[list[dict], bool]] = {DEFAULT_CONFIG: (accepted, False)}
@@ -152,12 +159,7 @@ def _swap_in(staging: Path, out: Path, names: list[str]) -> None:
 
 
 def _source_fields(records: list[dict]) -> list[str]:
-    try:
-        from pipeline.corpus.rows import SOURCE_FIELDS
-
-        fields = list(SOURCE_FIELDS)
-    except ImportError:
-        fields = []
+    fields = list(SOURCE_FIELDS)
     for record in records:
         fields.extend(k for k in (record.get("source") or {}) if k not in fields)
     return fields or ["dataset"]

@@ -1,7 +1,15 @@
 """distilabel steps of the CodeOcean pipeline (one component per module)."""
 
+from pipeline.steps.assign_task import AssignCodeTask
 from pipeline.steps.embed_code import EmbedCode
+from pipeline.steps.generate_and_judge import GenerateAndJudge
 from pipeline.steps.kcenter import KCenterGreedySelect
 from pipeline.steps.load_corpus import LoadCodeCorpus
 
-__all__ = ["EmbedCode", "KCenterGreedySelect", "LoadCodeCorpus"]
+__all__ = [
+    "AssignCodeTask",
+    "EmbedCode",
+    "GenerateAndJudge",
+    "KCenterGreedySelect",
+    "LoadCodeCorpus",
+]

@@ -17,7 +17,7 @@ from distilabel.pipeline import Pipeline
 from distilabel.steps import GeneratorStep, GlobalStep, KeepColumns, Step, StepInput
 
 from pipeline.failures import ReportsFailures
-from pipeline.generation.stopping import run_pipeline
+from pipeline.running import run_pipeline
 from wavecoder.cli import run_command
 from wavecoder.errors import UserError
 

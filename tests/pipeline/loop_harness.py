@@ -8,7 +8,7 @@ from scripted_server import Request
 
 from pipeline.generation.backends import build_llm
 from pipeline.generation.config import GenerationConfig, LLMConfig
-from pipeline.generation.step import build_tasks, run_generation
+from pipeline.generation.loop import build_tasks, run_generation
 
 
 def config_for(

@@ -6,12 +6,7 @@ from types import SimpleNamespace
 
 import pytest
 
-from pipeline.generation.backends import (
-    HF_ROUTER_URL,
-    build_llm,
-    endpoint_configured,
-    require_llm_access,
-)
+from pipeline.generation.backends import HF_ROUTER_URL, build_llm
 from pipeline.generation.config import (
     CLI_API_KEY_ENV,
     GenerationConfig,
@@ -21,6 +16,7 @@ from pipeline.generation.config import (
     format_usd,
     validate_generation,
 )
+from pipeline.generation.llm_access import endpoint_configured, require_llm_access
 from pipeline.generation.run_state import check_resume_state, settings_fingerprint
 from pipeline.recipe import Recipe, load_recipe
 from wavecoder.errors import UserError

@@ -24,7 +24,11 @@ import yaml
 from generation_fixtures import SNIPPETS, teacher
 from scripted_server import ScriptedServer
 
-from pipeline.generation.stage import add_generation_steps, finish_generation, prepare_generation
+from pipeline.generation.main_process import (
+    add_generation_steps,
+    finish_generation,
+    prepare_generation,
+)
 from pipeline.recipe import load_recipe
 
 pytestmark = pytest.mark.slow

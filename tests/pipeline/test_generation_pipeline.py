@@ -12,11 +12,15 @@ import yaml
 from generation_fixtures import SNIPPETS, teacher
 from scripted_server import ScriptedServer
 
-from pipeline.generation.assignment import assign_tasks
 from pipeline.generation.backends import build_llm
-from pipeline.generation.stage import add_generation_steps, finish_generation, prepare_generation
-from pipeline.generation.step import build_tasks, run_generation
+from pipeline.generation.loop import build_tasks, run_generation
+from pipeline.generation.main_process import (
+    add_generation_steps,
+    finish_generation,
+    prepare_generation,
+)
 from pipeline.recipe import load_recipe
+from pipeline.steps.assign_task import assign_tasks
 from pipeline.tasks import default_mix
 
 pytestmark = pytest.mark.slow
@@ -72,7 +76,7 @@ def run_crashing_stage(recipe_path: Path, out: Path, monkeypatch) -> int:
         raise RuntimeError("a bug in the generation loop")
 
     # The step runs in a forked process, which inherits the patch.
-    monkeypatch.setattr("pipeline.generation.step.run_generation", crash)
+    monkeypatch.setattr("pipeline.steps.generate_and_judge.run_generation", crash)
     try:
         return run_stage(recipe_path, out, out / ".wavecoder" / "distilabel")
     finally:

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 from generation_fixtures import SNIPPETS
 
+from pipeline.generation.main_process import finish_generation
 from pipeline.generation.records import build_record
 from pipeline.generation.run_state import COMPLETED, acquire_lock, release_lock, write_status
-from pipeline.generation.stage import finish_generation
 from pipeline.generation.writer import write_dataset_folder
 from pipeline.recipe import Recipe
 from pipeline.tasks import all_tasks

@@ -9,9 +9,9 @@ from collections import Counter
 
 import pytest
 
-from pipeline.generation.assignment import assign_tasks
 from pipeline.generation.postfilter import postfilter
 from pipeline.generation.prompts import render, render_case
+from pipeline.steps.assign_task import assign_tasks
 from pipeline.tasks import all_tasks, default_mix, get_task
 from pipeline.tasks.translation import languages_mentioned
 

@@ -1,4 +1,4 @@
-"""Task assignment: which code task each selected snippet is turned into.
+"""`AssignCodeTask`: which code task each selected snippet is turned into.
 
 Rows are taken in selection order. Row i gets the task whose count lags its share of the first
 i + 1 rows the most, after adding a random jitter in [0, 1) per task seeded by (seed, i):
@@ -20,6 +20,8 @@ from distilabel.steps import GlobalStep, StepInput
 from pydantic import Field
 
 from pipeline.failures import ReportsFailures
+from pipeline.generation.records import in_selection_order
+from pipeline.tasks import default_mix
 
 
 def assign_tasks(n: int, mix: dict[str, float], seed: int) -> list[str]:
@@ -59,7 +61,7 @@ class AssignCodeTask(ReportsFailures, GlobalStep):
         Assign the paper's mix:
 
         ```python
-        from pipeline.generation.assignment import AssignCodeTask
+        from pipeline.steps import AssignCodeTask
         from pipeline.tasks import default_mix
 
         step = AssignCodeTask(mix=default_mix(), seed=42)
@@ -80,8 +82,6 @@ class AssignCodeTask(ReportsFailures, GlobalStep):
         return ["task"]
 
     def process(self, inputs: StepInput) -> Any:  # type: ignore[override]
-        from pipeline.tasks import default_mix
-
-        rows = sorted(inputs, key=lambda r: (r.get("selection_rank", 0), r["id"]))
+        rows = in_selection_order(inputs)
         tasks = assign_tasks(len(rows), self.mix or default_mix(), self.seed)
         yield [{**row, "task": task} for row, task in zip(rows, tasks, strict=True)]

@@ -1,8 +1,11 @@
-"""The generation stage of `wavecoder generate`, as `pipeline.run` uses it.
+"""The generation stage's work in the main process, around the distilabel pipeline.
+
+`pipeline.run` calls it before, while building, and after running the pipeline (whose steps,
+`AssignCodeTask` and `GenerateAndJudge`, run in their own processes):
 
     dry_run = prepare_generation(recipe, args, output_dir)     # flags, checks, lock, resume state
     ...  last = add_generation_steps(pipeline, select_step, recipe, output_dir, dry_run=dry_run)
-    distiset = run_pipeline(pipeline, output_dir)               # stopping.py: Ctrl-C stops it
+    distiset = run_pipeline(pipeline, output_dir)               # pipeline.running: Ctrl-C stops it
     return finish_generation(distiset, recipe, output_dir, dry_run=dry_run, selected=n)
 
 distilabel's own cache is not used for resuming: after a SIGKILL it was seen to hang. A run is
@@ -17,11 +20,25 @@ import dataclasses
 import json
 import logging
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from pipeline.generation.config import GenerationConfig, apply_cli_overrides, validate_generation
-from pipeline.generation.stopping import ENDPOINT_REFUSED, INTERRUPTED, interrupted_message
+from pipeline.generation.example_database import ExampleDatabase
+from pipeline.generation.llm_access import endpoint_configured, require_llm_access
+from pipeline.generation.run_state import (
+    COMPLETED,
+    acquire_lock,
+    check_resume_state,
+    clear_status,
+    read_status,
+    release_lock,
+    settings_fingerprint,
+)
+from pipeline.generation.stopping import ENDPOINT_REFUSED, INTERRUPTED
+from pipeline.generation.summary import format_summary, summarize
+from pipeline.generation.writer import write_dataset_folder
 from pipeline.layout import (
     CALL_STATS_FILE,
     CORPUS_REPORT_FILE,
@@ -35,6 +52,8 @@ from pipeline.layout import (
     STATE_DIR,
     SUMMARY_FILE,
 )
+from pipeline.running import interrupted_message, leaf_rows
+from pipeline.tasks import all_tasks, default_mix
 from wavecoder.errors import UserError
 
 GENERATION_STEP = "generate_and_judge"
@@ -55,8 +74,6 @@ def prepare_generation(recipe: Any, args: Any, output_dir: str | Path) -> bool:
     Without `--dry-run`, a missing endpoint or local model is a UserError naming the fix; a real
     run then takes the folder's lock and checks that the folder's run had the same settings.
     """
-    from pipeline.generation.backends import endpoint_configured, require_llm_access
-
     config = generation_config(recipe)
     recipe.generation = config
     apply_cli_overrides(config, args)
@@ -76,13 +93,6 @@ def prepare_generation(recipe: Any, args: Any, output_dir: str | Path) -> bool:
         dry_run = bool(mode)
     if not dry_run:
         require_llm_access(config)
-        from pipeline.generation.run_state import (
-            acquire_lock,
-            check_resume_state,
-            clear_status,
-            settings_fingerprint,
-        )
-
         out = Path(output_dir)
         acquire_lock(out)
         check_resume_state(out, settings_fingerprint(recipe, config))
@@ -97,10 +107,9 @@ def add_generation_steps(
 
     Call it inside the `with Pipeline(...)` block; returns the last step.
     """
-    from pipeline.generation.assignment import AssignCodeTask
+    # distilabel: imported once a pipeline is built, so that bad inputs fail fast.
     from pipeline.generation.backends import build_llm
-    from pipeline.generation.step import GenerateAndJudge
-    from pipeline.tasks import default_mix
+    from pipeline.steps import AssignCodeTask, GenerateAndJudge
 
     config = generation_config(recipe)
     out = Path(output_dir).resolve()
@@ -139,10 +148,9 @@ def finish_generation(
     folder is written only when the step finished: after a Ctrl-C, a crash, or an endpoint that
     refused every request, what the folder held is left as it was.
     """
-    from pipeline.generation.run_state import COMPLETED, read_status, release_lock
-
     out = Path(output_dir)
     if dry_run:
+        # distilabel (the dry run's prompts are the tasks'): already imported by the pipeline.
         from pipeline.generation.dry_run import format_estimate
 
         estimate = json.loads((out / DRY_RUN_DIR / ESTIMATE_FILE).read_text(encoding="utf-8"))
@@ -163,8 +171,6 @@ def finish_generation(
         _report_crash(out, f"it produced {status['rows']} rows but {len(records)} arrived")
         return 1
     summary = write_generation_output(records, recipe, out)
-    from pipeline.generation.summary import format_summary
-
     print(format_summary(summary))
     print(f"dataset folder: {out} (datasets.load_dataset({str(out)!r}))")
     if records and not summary["accepted"]:
@@ -204,23 +210,11 @@ def not_written(out: Path) -> str:
 
 def distiset_records(distiset: Any) -> list[dict[str, Any]]:
     """The rows of the generation step from a distilabel Distiset ([] when it has none)."""
-    if not distiset:
-        return []
-    if GENERATION_STEP in distiset:
-        name = GENERATION_STEP
-    elif len(distiset) == 1 and "default" in distiset:  # the pipeline's only leaf
-        name = "default"
-    else:
-        return []
-    split = distiset[name]
-    dataset = split["train"] if "train" in split else next(iter(split.values()))
-    return dataset.to_list()
+    return leaf_rows(distiset, GENERATION_STEP) or []
 
 
 def card_context(recipe: Any, out: Path, records: list[dict[str, Any]]) -> dict[str, Any]:
     """What the dataset card reports besides the rows: the recipe, the filters' counts, languages."""
-    from collections import Counter
-
     report_path = out / CORPUS_REPORT_FILE
     report = json.loads(report_path.read_text(encoding="utf-8")) if report_path.exists() else None
     recipe_dict = recipe.to_dict() if hasattr(recipe, "to_dict") else {}
@@ -237,11 +231,6 @@ def write_generation_output(
     records: list[dict[str, Any]], recipe: Any, out: Path
 ) -> dict[str, Any]:
     """Write the configs, the summary and the example database's pools; returns the summary."""
-    from pipeline.generation.example_database import ExampleDatabase
-    from pipeline.generation.summary import summarize
-    from pipeline.generation.writer import write_dataset_folder
-    from pipeline.tasks import all_tasks
-
     config = generation_config(recipe)
     stats_file = out / STATE_DIR / CALL_STATS_FILE
     call_stats = json.loads(stats_file.read_text()) if stats_file.exists() else None
