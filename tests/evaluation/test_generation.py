@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from scripted_openai import ScriptedOpenAI
+from scripted_server import Reply, ScriptedServer
 
 from evaluation.benchmarks import get_benchmark
 from evaluation.generation import GenerationConfig, TransformersGenerator
@@ -148,6 +148,16 @@ def test_transformers_explain_runs_both_stages(tiny_model, tmp_path, sandbox, hu
     assert summary["n_samples"] == 4 and summary["pass@1"] == 0.0
 
 
+def scripted(reply) -> ScriptedServer:
+    """The scripted server, answering `reply(prompt or messages)` to each request."""
+    return ScriptedServer(lambda r: Reply(content=reply(r.body.get("prompt", r.messages))))
+
+
+def received(server: ScriptedServer) -> list[tuple[str, dict]]:
+    """(path, body) of every request the server received."""
+    return [(call["path"], call["body"]) for call in server.calls()]
+
+
 def _canonical_reply(problems):
     def reply(prompt):
         text = prompt if isinstance(prompt, str) else prompt[-1]["content"]
@@ -164,7 +174,7 @@ def _canonical_reply(problems):
 def test_openai_endpoint_end_to_end(tmp_path, sandbox, template):
     problems = get_benchmark("humaneval").load()
     out = tmp_path / "out"
-    with ScriptedOpenAI(_canonical_reply(problems)) as server:
+    with scripted(_canonical_reply(problems)) as server:
         code = main(
             [
                 "evaluate",
@@ -184,26 +194,23 @@ def test_openai_endpoint_end_to_end(tmp_path, sandbox, template):
                 str(out),
             ]
         )
+        requests = received(server)
     assert code == 0
-    assert len(server.requests) == 4
-    path, body = server.requests[0]
+    assert len(requests) == 4
+    path, body = requests[0]
     assert body["model"] == "wavecoder-test"
     assert body["max_tokens"] == 512 and body["temperature"] == 0.0 and body["n"] == 1
     instruction = get_benchmark("humaneval").request(problems["HumanEval/0"]).instruction
     if template == "alpaca":
         assert path == "/v1/completions"
-        assert sorted(b["prompt"] for _, b in server.requests)[0] in {
+        assert sorted(b["prompt"] for _, b in requests)[0] in {
             ALPACA.format(instruction=get_benchmark("humaneval").request(p).instruction)
             for p in problems.values()
         }
-        assert any(
-            b["prompt"] == ALPACA.format(instruction=instruction) for _, b in server.requests
-        )
+        assert any(b["prompt"] == ALPACA.format(instruction=instruction) for _, b in requests)
     else:
         assert path == "/v1/chat/completions"
-        assert any(
-            b["messages"] == [{"role": "user", "content": instruction}] for _, b in server.requests
-        )
+        assert any(b["messages"] == [{"role": "user", "content": instruction}] for _, b in requests)
     samples = read_jsonl(out / "samples.jsonl")
     assert samples[0]["raw_generation"].startswith("Here is the solution:")
     assert (
@@ -290,7 +297,7 @@ def test_openai_gets_at_most_four_stops_and_the_rest_cut_locally(tmp_path, sandb
     problems = get_benchmark("humaneval").load()
     out = tmp_path / "out"
     # "\nprint" is the fifth Python stop: the server is not told, the client cuts there.
-    with ScriptedOpenAI(lambda prompt: "    return 1\nprint(1)\n") as server:
+    with scripted(lambda prompt: "    return 1\nprint(1)\n") as server:
         code = main(
             [
                 "evaluate",
@@ -308,8 +315,9 @@ def test_openai_gets_at_most_four_stops_and_the_rest_cut_locally(tmp_path, sandb
                 str(out),
             ]
         )
+        requests = received(server)
     assert code == 0
-    (_, body), *_ = server.requests
+    (_, body), *_ = requests
     assert body["stop"] == ["\nclass", "\ndef", "\n#", "\n@"]
     (sample,) = read_jsonl(out / "samples.jsonl")
     assert sample["prompt"] == problems["HumanEval/0"].prompt

@@ -1,4 +1,4 @@
-"""A scripted OpenAI-compatible chat-completions server on loopback: a test fixture only.
+"""A scripted OpenAI-compatible server on loopback (chat and text completions): tests only.
 
 The real OpenAI client talks HTTP to it; a script (a function of the request) decides each
 reply: content, HTTP status and headers (429 with Retry-After, 500), a dropped connection, or a
@@ -58,9 +58,12 @@ class Request:
     messages: list[dict[str, Any]]
     body: dict[str, Any]
     attempt: int  # 1 for the first time this exact (model, messages) arrives, 2 for a retry...
+    path: str = "/v1/chat/completions"  # or /v1/completions (a text prompt, no messages)
 
     @property
     def prompt(self) -> str:
+        if "prompt" in self.body:
+            return str(self.body["prompt"])
         return "\n".join(str(m.get("content", "")) for m in self.messages)
 
     @property
@@ -122,7 +125,8 @@ class ScriptedServer:
 
     def calls(self) -> list[dict[str, Any]]:
         """Every request received so far, in arrival order: model, attempt, time (s, arrival),
-        answered (s, once answered), status, messages, response_format and max_tokens."""
+        answered (s, once answered), status, messages, response_format, max_tokens, and the
+        request's path and whole body."""
         return json.loads(self._get("/_calls"))
 
     def reset(self) -> None:
@@ -189,14 +193,18 @@ class _Server:
             return await _send(writer, 200, {"ok": True})
         if path.endswith("/models"):
             return await _send(writer, 200, {"object": "list", "data": []})
-        if not path.endswith("/chat/completions") or method != "POST":
+        if not path.endswith(("/chat/completions", "/completions")) or method != "POST":
             return await _send(writer, 404, {"error": {"message": f"no route {path}"}})
         data = json.loads(body)
         key = hashlib.sha256(
-            json.dumps([data.get("model"), data.get("messages")], sort_keys=True).encode()
+            json.dumps(
+                [data.get("model"), data.get("messages"), data.get("prompt")], sort_keys=True
+            ).encode()
         ).hexdigest()
         self.attempts[key] = self.attempts.get(key, 0) + 1
-        request = Request(data.get("model", ""), data.get("messages", []), data, self.attempts[key])
+        request = Request(
+            data.get("model", ""), data.get("messages", []), data, self.attempts[key], path
+        )
         reply = self.script(request)
         call = {
             "model": request.model,
@@ -206,6 +214,8 @@ class _Server:
             "messages": request.messages,
             "response_format": data.get("response_format"),
             "max_tokens": data.get("max_tokens"),
+            "path": path,
+            "body": data,
         }
         self.calls.append(call)
         if self.slots is not None:
@@ -227,17 +237,20 @@ class _Server:
             }
             return await _send(writer, reply.status, error, reply.headers)
         content = reply.content
+        chat = path.endswith("/chat/completions")
+        answer = (
+            {"message": {"role": "assistant", "content": content}}
+            if chat
+            else {"text": content, "logprobs": None}
+        )
         completion = {
             "id": f"chatcmpl-{len(self.calls)}",
-            "object": "chat.completion",
+            "object": "chat.completion" if chat else "text_completion",
             "created": int(time.time()),
             "model": request.model,
             "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": content},
-                    "finish_reason": reply.finish_reason,
-                }
+                {"index": i, **answer, "finish_reason": reply.finish_reason}
+                for i in range(data.get("n") or 1)
             ],
             "usage": {
                 "prompt_tokens": reply.prompt_tokens
