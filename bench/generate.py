@@ -2,7 +2,7 @@
 
 The stage runs in a real distilabel pipeline (LoadDataFromDicts -> task assignment ->
 GenerateAndJudge) against the scripted OpenAI-compatible server of the tests
-(tests/pipeline/scripted_server.py), which serves at most `--cap` requests at once and answers
+(tests/scripted_server.py), which serves at most `--cap` requests at once and answers
 each after `--delay` seconds give or take `--jitter` (a uniform factor in [1 - j, 1 + j], fixed
 per request, so answers finish out of order as a real endpoint's do). Its ideal throughput is
 cap / delay requests per second on average, the ceiling any client can reach. The achieved rate
@@ -26,11 +26,12 @@ import os
 import sys
 import tempfile
 from pathlib import Path
-from types import SimpleNamespace
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "tests" / "pipeline"))  # the scripted server is a test fixture
+# The scripted server and the replies of the tests are test fixtures.
+sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "tests" / "pipeline"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 LANGUAGES = ("python", "go", "java", "javascript", "php", "ruby")
@@ -112,7 +113,7 @@ def run_stage(
                 concurrency,
                 60,
             )
-        prepare_generation(recipe, SimpleNamespace(), out)
+        prepare_generation(recipe, out)
         with Pipeline(name="bench-generate", cache_dir=out / "distilabel") as pipeline:
             load = LoadDataFromDicts(data=rows, batch_size=1000)
             add_generation_steps(pipeline, load, recipe, out)

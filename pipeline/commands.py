@@ -1,10 +1,49 @@
-"""`wavecoder generate` and `wavecoder push`: build CodeOcean and upload folders to the Hub."""
+"""`wavecoder generate` and `wavecoder push`: build CodeOcean and upload folders to the Hub.
+
+Flags are read here, once: `recipe_overrides` turns the flags of `generate` into the recipe keys
+they set (`RECIPE_KEYS`), with typed values, and the handlers call the library with those.
+"""
 
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
+from typing import Any, Literal
 
+from pipeline.generation.config import hand_over_api_key
 from pipeline.layout import DRY_RUN_DIR, SELECTION_FILE, STATE_DIR
+
+# The flags of `wavecoder generate` that override recipe keys: flag (its argparse dest) -> the
+# recipe keys it sets; a flag for both LLMs sets each LLM's key.
+RECIPE_KEYS: dict[str, tuple[str, ...]] = {
+    "corpus": ("corpus.source",),
+    "languages": ("corpus.languages",),
+    "limit": ("corpus.limit",),
+    "num_samples": ("selection.k",),
+    "embedding_model": ("embeddings.model",),
+    "embedding_backend": ("embeddings.backend",),
+    "output": ("output",),
+    "seed": ("seed",),
+    "base_url": ("generation.generator.base_url", "generation.discriminator.base_url"),
+    "api_key": ("generation.generator.api_key_env", "generation.discriminator.api_key_env"),
+    "generator_model": ("generation.generator.model",),
+    "discriminator_model": ("generation.discriminator.model",),
+    "concurrency": ("generation.generator.concurrency", "generation.discriminator.concurrency"),
+}
+# Flag value -> recipe value, where they differ. The key itself never enters the recipe: it
+# reaches the step processes through the environment (`hand_over_api_key`).
+FLAG_VALUES: dict[str, Callable[[Any], Any]] = {
+    "languages": lambda text: [x.strip() for x in text.split(",") if x.strip()],
+    "api_key": hand_over_api_key,
+}
+# Flags for which 0 is a value; an empty value of the others (or --concurrency 0) is no override.
+ZERO_IS_A_VALUE = ("limit", "num_samples", "seed")
+# --dry-run (no value: "always") -> the `dry_run` of `pipeline.run.generate`.
+DRY_RUN_MODES: dict[str | None, bool | Literal["auto"]] = {
+    None: False,
+    "always": True,
+    "auto": "auto",
+}
 
 
 def register(subparsers) -> None:
@@ -96,10 +135,24 @@ def register(subparsers) -> None:
     p.set_defaults(func=_push)
 
 
-def _generate(args: argparse.Namespace) -> int:
-    from pipeline.run import generate_from_args
+def recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
+    """The recipe keys the given flags of `wavecoder generate` set, with their typed values."""
+    overrides: dict[str, Any] = {}
+    for dest, keys in RECIPE_KEYS.items():
+        value = getattr(args, dest)
+        if value is None or (not value and dest not in ZERO_IS_A_VALUE):
+            continue
+        value = FLAG_VALUES.get(dest, lambda v: v)(value)
+        overrides.update(dict.fromkeys(keys, value))
+    return overrides
 
-    return generate_from_args(args)
+
+def _generate(args: argparse.Namespace) -> int:
+    from pipeline.recipe import apply_overrides, load_recipe
+    from pipeline.run import generate
+
+    recipe = apply_overrides(load_recipe(args.recipe), recipe_overrides(args))
+    return generate(recipe, select_only=args.select_only, dry_run=DRY_RUN_MODES[args.dry_run])
 
 
 def _push(args: argparse.Namespace) -> int:

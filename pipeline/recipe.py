@@ -2,9 +2,9 @@
 
 A recipe has one section per stage (``corpus``, ``filters``, ``embeddings``, ``selection``,
 ``generation``); each section is a dataclass below, so every key is documented once and an unknown
-key is an error that names the known ones. Command-line flags override recipe keys. Recipes
-shipped with the package live in ``pipeline/recipes/`` and can be named without a path
-(``--recipe demo``).
+key is an error that names the known ones. Command-line flags override recipe keys
+(``apply_overrides``; `pipeline.commands` says which flag sets which key). Recipes shipped with
+the package live in ``pipeline/recipes/`` and can be named without a path (``--recipe demo``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,12 @@ import yaml
 
 from pipeline.corpus.hub import CODESEARCHNET_IDS, CODESEARCHNET_LANGUAGES
 from pipeline.corpus.source_tree import EXTENSIONS
-from pipeline.generation.config import GenerationConfig, validate_generation
+from pipeline.generation.config import (
+    GenerationConfig,
+    LLMConfig,
+    override_llm,
+    validate_generation,
+)
 from wavecoder.errors import UserError
 
 RECIPES_DIR = Path(__file__).parent / "recipes"
@@ -151,6 +156,27 @@ def load_recipe(name_or_path: str) -> Recipe:
         raise UserError(f"recipe {path} is not valid YAML: {exc}") from exc
     recipe = _build(Recipe, data, "top level")
     recipe.path = str(path)
+    validate(recipe)
+    return recipe
+
+
+def apply_overrides(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
+    """Set recipe keys (``corpus.limit``, ``generation.generator.model``...) to the typed values
+    of command-line flags, then validate. ``selection.k`` clears ``fraction``; an LLM's keys are
+    set by `override_llm`."""
+    for key, value in overrides.items():
+        *path, name = key.split(".")
+        section: Any = recipe
+        for part in path:
+            section = getattr(section, part)
+        if name not in {f.name for f in dataclasses.fields(section)}:
+            raise KeyError(f"no recipe key {key!r}")
+        if isinstance(section, LLMConfig):
+            override_llm(section, name, value)
+            continue
+        if key == "selection.k":
+            recipe.selection.fraction = None
+        setattr(section, name, value)
     validate(recipe)
     return recipe
 

@@ -13,12 +13,13 @@ SIGKILL).
 
 from __future__ import annotations
 
-import argparse
+import json
 import logging
 import os
+import shutil
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pipeline.corpus import CorpusReport
 from pipeline.generation.main_process import (
@@ -35,34 +36,12 @@ from pipeline.layout import (
     STATE_DIR,
 )
 from pipeline.preflight import check_inputs
-from pipeline.recipe import Recipe, load_recipe, validate
+from pipeline.recipe import Recipe
 from pipeline.running import leaf_rows, run_pipeline
 
 logger = logging.getLogger("wavecoder.run")
 
 SELECTION_COLUMNS = ["id", "language", "source", "selection_rank", "coverage_radius", "code"]
-
-
-def apply_overrides(recipe: Recipe, args: argparse.Namespace) -> Recipe:
-    """Command-line flags override the recipe's stage-1 keys (the generation stage applies its own)."""
-    if getattr(args, "corpus", None):
-        recipe.corpus.source = args.corpus
-    if getattr(args, "languages", None):
-        recipe.corpus.languages = [x.strip() for x in args.languages.split(",") if x.strip()]
-    if getattr(args, "limit", None) is not None:
-        recipe.corpus.limit = args.limit
-    if getattr(args, "num_samples", None) is not None:
-        recipe.selection.k, recipe.selection.fraction = args.num_samples, None
-    if getattr(args, "embedding_model", None):
-        recipe.embeddings.model = args.embedding_model
-    if getattr(args, "embedding_backend", None):
-        recipe.embeddings.backend = args.embedding_backend
-    if getattr(args, "output", None):
-        recipe.output = args.output
-    if getattr(args, "seed", None) is not None:
-        recipe.seed = args.seed
-    validate(recipe)
-    return recipe
 
 
 def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None = None):
@@ -124,15 +103,20 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
     return pipeline, names
 
 
-def generate_from_args(args: argparse.Namespace) -> int:
-    recipe = apply_overrides(load_recipe(args.recipe), args)
+def generate(
+    recipe: Recipe, *, select_only: bool = False, dry_run: bool | Literal["auto"] = False
+) -> int:
+    """Run `recipe` (its flags applied) into its output folder; returns the exit status.
+
+    `select_only` stops after selection; `dry_run` (or "auto": when no endpoint is configured)
+    writes the LLM stage's prompts and cost estimate instead of calling an LLM.
+    """
     check_inputs(recipe)
     output_dir = Path(recipe.output).expanduser().resolve()
     output_dir.mkdir(parents=True, exist_ok=True)
-    select_only = bool(getattr(args, "select_only", False))
     generation = None
     if not select_only:
-        generation = {"dry_run": prepare_generation(recipe, args, output_dir)}
+        generation = {"dry_run": prepare_generation(recipe, output_dir, dry_run=dry_run)}
     print(describe_run(recipe, output_dir, select_only, generation))
     quiet_library_output()
     pipeline, names = build_pipeline(recipe, output_dir, generation=generation)
@@ -185,8 +169,6 @@ def describe_run(recipe: Recipe, output_dir: Path, select_only: bool, generation
 
 def keep_pipeline_yaml(distiset: Any, output_dir: Path) -> None:
     """Copy distilabel's description of the pipeline (steps, settings; no secrets) beside the data."""
-    import shutil
-
     path = getattr(distiset, "pipeline_path", None)
     if path and Path(path).is_file():
         shutil.copyfile(path, output_dir / PIPELINE_YAML)
@@ -205,8 +187,6 @@ def write_selection(distiset: Any, name: str, output_dir: Path) -> list[dict]:
 
 
 def format_selection(rows: list[dict], output_dir: Path, show: int = 5) -> str:
-    import json
-
     report_path = output_dir / CORPUS_REPORT_FILE
     lines = []
     if report_path.exists():

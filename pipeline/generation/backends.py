@@ -14,7 +14,7 @@ from typing import Any
 
 from distilabel.models.llms import LLM, OpenAILLM, vLLM
 
-from pipeline.generation.config import LLMConfig
+from pipeline.generation.config import OPENAI_COMPATIBLE, LLMConfig
 from pipeline.generation.llm_access import NO_ENDPOINT_MESSAGE, resolve_api_key
 from pipeline.generation.transformers_llm import InProcessTransformersLLM
 from wavecoder.errors import UserError
@@ -45,7 +45,7 @@ class OpenAICompatibleLLM(OpenAILLM):
 
 def build_llm(config: LLMConfig, *, for_dry_run: bool = False) -> LLM:
     """The distilabel LLM for one role; nothing is loaded or contacted here."""
-    if config.provider in ("openai", "hf-inference-providers"):
+    if config.provider in OPENAI_COMPATIBLE:
         kwargs = dict(config.llm_kwargs)
         base_url = config.base_url or (HF_ROUTER_URL if config.provider != "openai" else None)
         if base_url:

@@ -1,7 +1,8 @@
 """The recipe's ``generation`` section: the generator and discriminator LLMs and the loop.
 
 Every key is a dataclass field documented once here; `pipeline.recipe` builds the section from
-YAML and command-line flags override it (`apply_cli_overrides`).
+YAML, and command-line flags override its keys (`pipeline.recipe.apply_overrides`, which sets an
+LLM's keys through `override_llm`).
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import os
 from dataclasses import dataclass, field
 from typing import Any
 
+from pipeline.tasks import all_tasks
 from wavecoder.errors import UserError
 
 # Provider -> how the LLM is built (see `pipeline.generation.backends`).
 PROVIDERS = ("openai", "hf-inference-providers", "transformers", "vllm")
+OPENAI_COMPATIBLE = ("openai", "hf-inference-providers")
 OUTPUT_FORMATS = ("text", "json")
 
 
@@ -112,8 +115,6 @@ def _build_llm(data: dict, role: str) -> LLMConfig:
 
 def validate_generation(config: GenerationConfig) -> None:
     """Raise UserError naming the key and the fix for any invalid setting."""
-    from pipeline.tasks import all_tasks
-
     for role in ("generator", "discriminator"):
         llm: LLMConfig = getattr(config, role)
         where = f"generation.{role}"
@@ -128,7 +129,7 @@ def validate_generation(config: GenerationConfig) -> None:
             raise UserError(
                 f"{where}.output_format must be text or json, got {llm.output_format!r}"
             )
-        if llm.output_format == "json" and llm.provider not in ("openai", "hf-inference-providers"):
+        if llm.output_format == "json" and llm.provider not in OPENAI_COMPATIBLE:
             raise UserError(
                 f"{where}.output_format json needs an OpenAI-compatible provider; use text for "
                 f"{llm.provider}"
@@ -162,36 +163,28 @@ def validate_generation(config: GenerationConfig) -> None:
         raise UserError("generation.wave_size must be >= 1")
 
 
-def apply_cli_overrides(config: GenerationConfig, args: Any) -> None:
-    """Flags of `wavecoder generate` that override the recipe's generation section.
-
-    `--base-url` and `--api-key` apply to both LLMs; a base URL makes them OpenAI-compatible.
-    """
-    base_url = getattr(args, "base_url", None)
-    api_key = getattr(args, "api_key", None)
-    for role in ("generator", "discriminator"):
-        llm: LLMConfig = getattr(config, role)
-        if base_url:
-            llm.base_url = base_url
-            if llm.provider not in ("openai", "hf-inference-providers"):
-                llm.provider = "openai"
-        if api_key:
-            # Never written into the recipe dump or pipeline.yaml: the key reaches the step
-            # processes (forked) through the environment.
-            os.environ[CLI_API_KEY_ENV] = api_key
-            llm.api_key_env = CLI_API_KEY_ENV
-        model = getattr(args, f"{role}_model", None)
-        if model and model != llm.model:
-            llm.model = model
-            llm.price_per_million_tokens = None
-        concurrency = getattr(args, "concurrency", None)
-        if concurrency:
-            llm.concurrency = concurrency
+def override_llm(llm: LLMConfig, key: str, value: Any) -> None:
+    """Set one key of an LLM from the command line. A base URL makes the LLM OpenAI-compatible;
+    a model other than the recipe's drops the recipe's prices, which were for its model."""
+    if key == "model":
+        if value == llm.model:
+            return
+        llm.price_per_million_tokens = None
+    setattr(llm, key, value)
+    if key == "base_url" and llm.provider not in OPENAI_COMPATIBLE:
+        llm.provider = "openai"
 
 
 # `--api-key` is handed to the step processes through this variable, so it never appears in
 # the serialised pipeline or the recipe dump.
 CLI_API_KEY_ENV = "WAVECODER_API_KEY"
+
+
+def hand_over_api_key(key: str) -> str:
+    """Put a key given on the command line where the step processes (forked) read it; returns
+    the variable's name, the value of the LLMs' `api_key_env`."""
+    os.environ[CLI_API_KEY_ENV] = key
+    return CLI_API_KEY_ENV
 
 
 def cost_usd(

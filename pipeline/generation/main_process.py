@@ -3,7 +3,7 @@
 `pipeline.run` calls it before, while building, and after running the pipeline (whose steps,
 `AssignCodeTask` and `GenerateAndJudge`, run in their own processes):
 
-    dry_run = prepare_generation(recipe, args, output_dir)     # flags, checks, lock, resume state
+    dry_run = prepare_generation(recipe, output_dir, dry_run=mode)   # checks, lock, resume state
     ...  last = add_generation_steps(pipeline, select_step, recipe, output_dir, dry_run=dry_run)
     distiset = run_pipeline(pipeline, output_dir)               # pipeline.running: Ctrl-C stops it
     return finish_generation(distiset, recipe, output_dir, dry_run=dry_run, selected=n)
@@ -22,9 +22,9 @@ import logging
 import sys
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from pipeline.generation.config import GenerationConfig, apply_cli_overrides, validate_generation
+from pipeline.generation.config import GenerationConfig, validate_generation
 from pipeline.generation.example_database import ExampleDatabase
 from pipeline.generation.llm_access import endpoint_configured, require_llm_access
 from pipeline.generation.run_state import (
@@ -67,19 +67,19 @@ def generation_config(recipe: Any) -> GenerationConfig:
     return config
 
 
-def prepare_generation(recipe: Any, args: Any, output_dir: str | Path) -> bool:
-    """Apply the generation flags, validate, and decide real run or dry run; returns dry_run.
+def prepare_generation(
+    recipe: Any, output_dir: str | Path, *, dry_run: bool | Literal["auto"] = False
+) -> bool:
+    """Validate the generation section and decide real run or dry run; returns dry_run.
 
-    `--dry-run` is a dry run; `--dry-run auto` is a dry run only when no endpoint is configured.
-    Without `--dry-run`, a missing endpoint or local model is a UserError naming the fix; a real
+    `dry_run="auto"` (`--dry-run auto`) is a dry run only when no endpoint is configured.
+    Without a dry run, a missing endpoint or local model is a UserError naming the fix; a real
     run then takes the folder's lock and checks that the folder's run had the same settings.
     """
     config = generation_config(recipe)
     recipe.generation = config
-    apply_cli_overrides(config, args)
     validate_generation(config)
-    mode = getattr(args, "dry_run", None)
-    if mode == "auto":
+    if dry_run == "auto":
         ready = all(endpoint_configured(getattr(config, r)) for r in ("generator", "discriminator"))
         dry_run = not ready
         print(
@@ -89,15 +89,13 @@ def prepare_generation(recipe: Any, args: Any, output_dir: str | Path) -> bool:
             "For a real run set OPENAI_API_KEY (or pass --api-key), set HF_TOKEN with provider "
             "hf-inference-providers, or pass --base-url of a local OpenAI-compatible server."
         )
-    else:
-        dry_run = bool(mode)
     if not dry_run:
         require_llm_access(config)
         out = Path(output_dir)
         acquire_lock(out)
         check_resume_state(out, settings_fingerprint(recipe, config))
         clear_status(out / STATE_DIR, CALL_STATS_FILE)
-    return dry_run
+    return bool(dry_run)
 
 
 def add_generation_steps(

@@ -2,23 +2,22 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import pytest
 
+from pipeline.commands import recipe_overrides
 from pipeline.generation.backends import HF_ROUTER_URL, build_llm
 from pipeline.generation.config import (
     CLI_API_KEY_ENV,
     GenerationConfig,
     LLMConfig,
-    apply_cli_overrides,
     cost_usd,
     format_usd,
     validate_generation,
 )
 from pipeline.generation.llm_access import endpoint_configured, require_llm_access
 from pipeline.generation.run_state import check_resume_state, settings_fingerprint
-from pipeline.recipe import Recipe, load_recipe
+from pipeline.recipe import Recipe, SelectionConfig, apply_overrides, load_recipe
+from wavecoder.cli import build_parser
 from wavecoder.errors import UserError
 
 
@@ -70,15 +69,11 @@ def test_invalid_generation_settings_are_user_errors(section, message):
 
 def test_flags_override_both_llms_and_keep_the_key_out_of_the_recipe(monkeypatch):
     monkeypatch.delenv(CLI_API_KEY_ENV, raising=False)
-    config = GenerationConfig()
-    args = SimpleNamespace(
-        base_url="http://localhost:8000/v1",
-        api_key="sk-secret",
-        generator_model="small",
-        discriminator_model="big",
-        concurrency=3,
-    )
-    apply_cli_overrides(config, args)
+    recipe = Recipe(selection=SelectionConfig(k=1))  # its generation section: GenerationConfig()
+    argv = ["generate", "--base-url", "http://localhost:8000/v1", "--api-key", "sk-secret",
+            "--generator-model", "small", "--discriminator-model", "big", "--concurrency", "3"]  # fmt: skip
+    apply_overrides(recipe, recipe_overrides(build_parser().parse_args(argv)))
+    config = recipe.generation
     assert [
         (c.base_url, c.model, c.concurrency) for c in (config.generator, config.discriminator)
     ] == [

@@ -17,7 +17,6 @@ import sys
 import time
 import urllib.request
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -100,7 +99,7 @@ def run_local(tmp_path: Path, llm: dict, generator: dict | None = None) -> Path:
     )
     recipe = load_recipe(str(recipe_path))
     out = tmp_path / "out"
-    dry = prepare_generation(recipe, SimpleNamespace(), out)
+    dry = prepare_generation(recipe, out)
     assert dry is False
     with Pipeline(name="local-model-test", cache_dir=tmp_path / "cache") as pipeline:
         load = LoadDataFromDicts(data=SNIPPETS, batch_size=16)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -57,13 +56,12 @@ def write_recipe(tmp_path: Path, base_url: str, fmt: str = "text") -> Path:
     return path
 
 
-def run_stage(recipe_path: Path, out: Path, cache: Path, dry_run=None) -> int:
+def run_stage(recipe_path: Path, out: Path, cache: Path, dry_run=False) -> int:
     from distilabel.pipeline import Pipeline
     from distilabel.steps import LoadDataFromDicts
 
     recipe = load_recipe(str(recipe_path))
-    args = SimpleNamespace(dry_run=dry_run)
-    dry = prepare_generation(recipe, args, out)
+    dry = prepare_generation(recipe, out, dry_run=dry_run)
     with Pipeline(name="generation-test", cache_dir=cache) as pipeline:
         load = LoadDataFromDicts(data=SNIPPETS, batch_size=8)
         add_generation_steps(pipeline, load, recipe, out, dry_run=dry)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import subprocess
@@ -13,8 +12,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from pipeline.recipe import load_recipe
-from pipeline.run import apply_overrides
+from pipeline.commands import recipe_overrides
+from pipeline.recipe import apply_overrides, load_recipe
+from wavecoder.cli import build_parser
 from wavecoder.errors import UserError
 
 
@@ -58,25 +58,24 @@ def test_select_only_cli_end_to_end(tmp_path):
     assert selection["id"].tolist() == [rows[i]["id"] for i in expected]
 
 
-def args(**kw) -> argparse.Namespace:
-    base = dict(corpus=None, languages=None, limit=None, num_samples=None, embedding_model=None,
-                embedding_backend=None, output=None, seed=None)  # fmt: skip
-    return argparse.Namespace(**{**base, **kw})
+def flags(*argv: str) -> dict:
+    """The recipe keys `wavecoder generate ARGV` sets."""
+    return recipe_overrides(build_parser().parse_args(["generate", *argv]))
 
 
 def test_flags_override_recipe_keys():
     recipe = apply_overrides(
         load_recipe("paper"),
-        args(
-            corpus="src/tree",
-            languages="python, go",
-            limit=7,
-            num_samples=5,
-            seed=9,
-            embedding_backend="onnx-int8",
-            output="/tmp/x",
+        flags(
+            "--corpus", "src/tree",
+            "--languages", "python, go",
+            "--limit", "7",
+            "--num-snippets", "5",
+            "--seed", "9",
+            "--embedding-backend", "onnx-int8",
+            "--output", "/tmp/x",
         ),
-    )
+    )  # fmt: skip
     assert recipe.corpus.source == "src/tree"
     assert recipe.corpus.languages == ["python", "go"]
     assert (recipe.corpus.limit, recipe.selection.k, recipe.selection.fraction) == (7, 5, None)
