@@ -30,12 +30,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
+from pipeline.corpus import CorpusReport, iter_corpus
+from pipeline.embeddings import CodeEmbedder, resolve_model
+from pipeline.embeddings.cache import EmbeddingCache
+from pipeline.embeddings.model_spec import embedding_dimension
+from pipeline.embeddings.onnx_backend import cpu_threads
+from pipeline.filters import CodeFilter
+from pipeline.selection import coverage_radius, kcenter_greedy
+
 
 def stdlib_functions(limit: int | None, blacklist: bool) -> list[str]:
     """Code of the filtered stdlib functions; ``limit`` keeps an evenly spaced subset."""
-    from pipeline.corpus import CorpusReport, iter_corpus
-    from pipeline.filters import CodeFilter
-
     report = CorpusReport()
     rows = CodeFilter(report, blacklist=None if blacklist else [])(iter_corpus("stdlib", report))
     texts = [row["code"] for row in rows]
@@ -50,8 +55,6 @@ def cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def radius_row(plain: np.ndarray, ours: np.ndarray, k: int) -> tuple[float, float, float, float]:
     """(radius from plain, radius from ours, relative difference %, shared centers %)."""
-    from pipeline.selection import coverage_radius, kcenter_greedy
-
     from_plain = kcenter_greedy(plain, k, first=0, device="cpu")
     from_ours = kcenter_greedy(ours, k, first=0, device="cpu")
     r_plain = coverage_radius(plain, from_plain)
@@ -62,8 +65,6 @@ def radius_row(plain: np.ndarray, ours: np.ndarray, k: int) -> tuple[float, floa
 
 def cache_scale(rows: int, dim: int, folder: Path) -> dict[str, float]:
     """Write ``rows`` random vectors in 4096-row shards, then time a fresh open + full lookup."""
-    from pipeline.embeddings.cache import EmbeddingCache
-
     rng = np.random.default_rng(0)
     keys = [rng.bytes(16) for _ in range(rows)]
     cache = EmbeddingCache(folder)
@@ -102,10 +103,6 @@ def main() -> None:
 
     import torch
     from sentence_transformers import SentenceTransformer
-
-    from pipeline.embeddings import CodeEmbedder, resolve_model
-    from pipeline.embeddings.model_spec import embedding_dimension
-    from pipeline.embeddings.onnx_backend import cpu_threads
 
     backends = args.backend or ["auto"]
     threads = cpu_threads()

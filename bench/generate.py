@@ -27,12 +27,22 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 # The scripted server and the replies of the tests are test fixtures.
-sys.path.insert(0, str(ROOT / "tests"))
-sys.path.insert(0, str(ROOT / "tests" / "pipeline"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "pipeline"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+
+from generation_fixtures import as_reply_text, good_case, judgement_text, prompt_input, task_of
+from scripted_server import Reply, ScriptedServer
+
+from pipeline.generation.config import GenerationConfig
+from pipeline.generation.main_process import (
+    add_generation_steps,
+    distiset_records,
+    prepare_generation,
+)
+from pipeline.recipe import Recipe
 
 LANGUAGES = ("python", "go", "java", "javascript", "php", "ruby")
 
@@ -67,9 +77,6 @@ def make_rows(n: int) -> list[dict]:
 def responder(rows: list[dict], delay: float, jitter: float):
     """Both LLMs: a valid case for the prompt's task, then yes on every rule but for 1 row in 5;
     each answer after delay * U(1 - jitter, 1 + jitter), drawn from the prompt's hash."""
-    from generation_fixtures import as_reply_text, good_case, judgement_text, prompt_input, task_of
-    from scripted_server import Reply
-
     by_code = {row["code"]: row for row in rows}
 
     def script(request) -> Reply:
@@ -92,14 +99,6 @@ def run_stage(
     """Run the pipeline; returns (dataset hash, requests, seconds of the stage)."""
     from distilabel.pipeline import Pipeline
     from distilabel.steps import LoadDataFromDicts
-    from scripted_server import ScriptedServer
-
-    from pipeline.generation.main_process import (
-        add_generation_steps,
-        distiset_records,
-        prepare_generation,
-    )
-    from pipeline.recipe import Recipe
 
     # The server's own delay is 0: each reply carries its jittered delay, served under the cap.
     with ScriptedServer(responder(rows, delay, jitter), max_concurrency=cap) as server:
@@ -129,8 +128,6 @@ def run_stage(
 
 
 def main() -> None:
-    from pipeline.generation.config import GenerationConfig
-
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )

@@ -33,14 +33,13 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from pipeline.corpus import CorpusReport, iter_corpus
+from pipeline.embeddings import CodeEmbedder
+from pipeline.filters import CodeFilter
 from pipeline.selection import kcenter_greedy_select
 
 
 def stdlib_embeddings(model: str, backend: str) -> np.ndarray:
-    from pipeline.corpus import CorpusReport, iter_corpus
-    from pipeline.embeddings import CodeEmbedder
-    from pipeline.filters import CodeFilter
-
     report = CorpusReport()
     codes = [row["code"] for row in CodeFilter(report)(iter_corpus("stdlib", report))]
     embedder = CodeEmbedder(model, backend=backend, show_progress=True)

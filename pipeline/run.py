@@ -49,6 +49,8 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
 
     Returns ``(pipeline, names)`` where ``names`` maps roles to step names.
     """
+    # distilabel and the steps built on it (seconds to import): only once a pipeline is built,
+    # so that a bad input fails in about a second.
     from distilabel.pipeline import Pipeline
     from distilabel.steps import KeepColumns
 

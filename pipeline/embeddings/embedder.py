@@ -17,6 +17,13 @@ from pipeline.embeddings.model_spec import (
     model_key,
     resolve_model,
 )
+from pipeline.embeddings.onnx_backend import (
+    EXPORT_VERSION,
+    OnnxEncoder,
+    cpu_threads,
+    ensure_export,
+    export_folder,
+)
 from wavecoder.errors import UserError
 
 BACKENDS = ("auto", "torch", "onnx", "onnx-int8")
@@ -105,8 +112,6 @@ class CodeEmbedder:
             if self._key is None:
                 self._key = model_key(self.model)
             if backend.startswith("onnx"):
-                from pipeline.embeddings.onnx_backend import EXPORT_VERSION, ensure_export
-
                 folder = ensure_export(
                     self.model_path, self._key, backend, self.cache_dir / "models"
                 )
@@ -188,8 +193,6 @@ class CodeEmbedder:
         if self._encoder is None:
             backend, device = self._resolve()
             if backend.startswith("onnx"):
-                from pipeline.embeddings.onnx_backend import OnnxEncoder, cpu_threads, export_folder
-
                 self.model_id  # noqa: B018  (exports the model if needed)
                 folder = export_folder(self.cache_dir / "models", self._key, backend)
                 self._encoder = OnnxEncoder(

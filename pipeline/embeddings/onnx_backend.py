@@ -30,6 +30,7 @@ from pathlib import Path
 
 import numpy as np
 
+from pipeline.embeddings.model_spec import embedding_dimension, load_sentence_transformer
 from wavecoder.errors import UserError
 
 logger = logging.getLogger("wavecoder.embeddings")
@@ -83,8 +84,6 @@ def ensure_export(model_path: str, key: str, backend: str, models_root: Path) ->
 
 def _export_fp32(model_path: str, out: Path) -> dict:
     import torch
-
-    from pipeline.embeddings.model_spec import embedding_dimension, load_sentence_transformer
 
     logger.info("exporting %s to ONNX (once per model)", model_path)
     # Eager attention traces to the MatMul/Softmax pattern ONNX Runtime fuses into `Attention`.

@@ -105,7 +105,7 @@ def add_generation_steps(
 
     Call it inside the `with Pipeline(...)` block; returns the last step.
     """
-    # distilabel: imported once a pipeline is built, so that bad inputs fail fast.
+    # distilabel: imported once a pipeline is built (`pipeline.run.build_pipeline` says why).
     from pipeline.generation.backends import build_llm
     from pipeline.steps import AssignCodeTask, GenerateAndJudge
 

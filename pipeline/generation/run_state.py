@@ -19,7 +19,9 @@ import os
 from pathlib import Path
 from typing import Any
 
+from pipeline.generation.example_database import ExampleDatabase
 from pipeline.layout import EXAMPLES_FILE, LOCK_FILE, STATE_DIR, STATUS_FILE
+from pipeline.tasks import all_tasks, default_mix
 from wavecoder.errors import UserError
 
 COMPLETED = "completed"
@@ -108,7 +110,6 @@ def settings_fingerprint(recipe: Any, config: Any) -> dict[str, Any]:
     k (or fraction) gives the dataset a fresh run with that k would. Endpoint URL, keys,
     concurrency, retries, timeouts and prices do not change answers and may change freely.
     """
-    from pipeline.tasks import default_mix
 
     def llm(c: Any) -> dict[str, Any]:
         return {
@@ -146,9 +147,6 @@ def settings_fingerprint(recipe: Any, config: Any) -> dict[str, Any]:
 
 def check_resume_state(output_dir: Path, fingerprint: dict[str, Any]) -> None:
     """Refuse to continue a run in `output_dir` that was made with other settings."""
-    from pipeline.generation.example_database import ExampleDatabase
-    from pipeline.tasks import all_tasks
-
     db = ExampleDatabase(all_tasks(), Path(output_dir) / STATE_DIR / EXAMPLES_FILE)
     try:
         stored = db.get_meta("settings")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
@@ -106,8 +107,7 @@ class CodeTask:
 @cache
 def all_tasks() -> dict[str, CodeTask]:
     """Every task of this package by name, largest default share first."""
-    import pipeline.tasks as package
-
+    package = sys.modules[__package__]  # its live `__path__`: a plugin folder may extend it
     found: dict[str, CodeTask] = {}
     for info in pkgutil.iter_modules(package.__path__):
         module = importlib.import_module(f"{package.__name__}.{info.name}")
