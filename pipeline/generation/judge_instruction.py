@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING, Any
 from distilabel.steps.tasks import Task
 from pydantic import Field
 
-from pipeline.generation.postfilter import first_json_object
 from pipeline.generation.prompts import CASE_KEYS, render
+from pipeline.generation.reply_layout import first_json_object
 from pipeline.tasks import CodeTask, get_task
 
 if TYPE_CHECKING:
