@@ -54,22 +54,6 @@ class GenerateInstruction(Task):
     Categories:
         - text-generation
 
-    References:
-        - [WaveCoder (arXiv 2312.14187)](https://arxiv.org/abs/2312.14187)
-
-    Citations:
-        ```
-        @misc{yu2023wavecoder,
-            title={WaveCoder: Widespread And Versatile Enhancement For Code Large Language Models By Instruction Tuning},
-            author={Zhaojian Yu and Xin Zhang and Ning Shang and Yangyu Huang and Can Xu and Yishujie Zhao and Wenxiang Hu and Qiufeng Yin},
-            year={2023},
-            eprint={2312.14187},
-            archivePrefix={arXiv},
-            primaryClass={cs.CL},
-            url={https://arxiv.org/abs/2312.14187},
-        }
-        ```
-
     Examples:
         Write repair data with an OpenAI-compatible endpoint:
 

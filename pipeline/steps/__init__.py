@@ -1,4 +1,8 @@
-"""distilabel steps of the CodeOcean pipeline (one component per module)."""
+"""distilabel steps of the CodeOcean pipeline (one component per module).
+
+The WaveCoder paper is cited once, by `KCenterGreedySelect` (in every pipeline of `wavecoder
+generate`): distilabel collects a run's citations from its steps' docstrings.
+"""
 
 from pipeline.steps.assign_task import AssignCodeTask
 from pipeline.steps.embed_code import EmbedCode
