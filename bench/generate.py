@@ -42,6 +42,7 @@ from pipeline.generation.main_process import (
     distiset_records,
     prepare_generation,
 )
+from pipeline.layout import DISTILABEL_DIR, STATE_DIR
 from pipeline.recipe import Recipe
 
 LANGUAGES = ("python", "go", "java", "javascript", "php", "ruby")
@@ -113,7 +114,9 @@ def run_stage(
                 60,
             )
         prepare_generation(recipe, out)
-        with Pipeline(name="bench-generate", cache_dir=out / "distilabel") as pipeline:
+        with Pipeline(
+            name="bench-generate", cache_dir=out / STATE_DIR / DISTILABEL_DIR
+        ) as pipeline:
             load = LoadDataFromDicts(data=rows, batch_size=1000)
             add_generation_steps(pipeline, load, recipe, out)
         records = distiset_records(pipeline.run(use_cache=False))
