@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import os
 import signal
 import sys
@@ -80,27 +81,45 @@ def register_process(step: str) -> None:
         (folder / f"process-{os.getpid()}").write_text(step, encoding="utf-8")
 
 
+_guard_depth = 0  # in a step process: how many guarded `load`/`unload` calls are running
+
+
+def _guarded(step: Any, call: Any) -> None:
+    """Run `load` or `unload`: the outermost guard records a failure instead of raising it."""
+    global _guard_depth
+    if _failure_dir() is None or _guard_depth:
+        call()
+        return
+    _guard_depth += 1
+    try:
+        call()
+    except Exception as exc:
+        if step.name not in _failed_steps:  # an unload after a failure may fail too
+            record_failure(step.name, exc)
+    finally:
+        _guard_depth -= 1
+
+
 class ReportsFailures:
     """Mixin for a distilabel step: a failure is recorded and ends the run (see the module).
 
     Put it first among the bases: ``class LoadCodeCorpus(ReportsFailures, GeneratorStep)``.
+    A subclass's own `load` and `unload` are guarded whole, not only their `super()` call.
     """
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in ("load", "unload"):
+            method = cls.__dict__.get(name)
+            if method is not None and not getattr(method, "_reports_failures", False):
+                setattr(cls, name, _guard_method(method))
 
     def load(self) -> None:
         register_process(self.name)
-        try:
-            super().load()
-        except Exception as exc:
-            if _failure_dir() is None:
-                raise
-            record_failure(self.name, exc)
+        _guarded(self, super().load)
 
     def unload(self) -> None:
-        try:
-            super().unload()
-        except Exception:
-            if self.name not in _failed_steps:
-                raise
+        _guarded(self, super().unload)
 
     def process_applying_mappings(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
         folder = _failure_dir()
@@ -118,6 +137,18 @@ class ReportsFailures:
 
     def _empty_output(self) -> Iterator[Any]:
         yield ([], True) if self.is_generator else []
+
+
+def _guard_method(method: Any) -> Any:
+    def guarded(self: Any) -> None:
+        if method.__name__ == "load":
+            register_process(self.name)
+        _guarded(self, lambda: method(self))
+
+    guarded.__name__, guarded.__doc__ = method.__name__, method.__doc__
+    guarded.__qualname__ = method.__qualname__
+    guarded._reports_failures = True  # type: ignore[attr-defined]
+    return guarded
 
 
 def read_failures(folder: Path) -> list[dict]:
@@ -165,7 +196,10 @@ def failure_error(record: dict, log_path: Path, where: str = "") -> UserError | 
     """The exception the command raises for a failure record."""
     suffix = f" {where}" if where else ""
     if record["user_error"]:
-        return UserError(record["message"] + suffix)
+        message = record["message"].rstrip()
+        return UserError(
+            message + ("" if not suffix or message.endswith((".", "!", "?")) else ".") + suffix
+        )
     if record["type"] == "ProcessDied":
         return StepFailed(f"{record['message']}.{suffix}", "", log_path)
     return StepFailed(
@@ -258,6 +292,8 @@ class _Watcher(threading.Thread):
         for child in multiprocessing.active_children():
             with contextlib.suppress(OSError, AttributeError):
                 child.kill()
+        if logging.getLogger().isEnabledFor(logging.DEBUG) and getattr(error, "traceback_text", ""):
+            print(error.traceback_text, file=sys.stderr)  # `-v`, as `run_command` does
         print(f"wavecoder {self.command}: error: {error}", file=sys.stderr)
         sys.stderr.flush()
         sys.stdout.flush()

@@ -54,11 +54,24 @@ def check_embedding_model(spec: str) -> None:
     if spec.startswith("offline:") or Path(resolved).is_dir():
         return
     check_hub_repo(
-        resolved,
+        hub_model_id(resolved),
         "model",
         "embedding model",
         f"or give a local sentence-transformers folder, or use {OFFLINE_MODEL}",
     )
+
+
+def hub_model_id(name: str) -> str:
+    """The Hub id sentence-transformers loads for `name`: a bare name such as
+    `all-MiniLM-L6-v2` lives in the sentence-transformers organisation (except the original
+    transformers checkpoints such as `bert-base-uncased`)."""
+    if "/" in name:
+        return name
+    try:
+        from sentence_transformers.base.model import ORIGINAL_TRANSFORMER_MODELS
+    except ImportError:  # another sentence-transformers layout: check the name as given
+        return name
+    return name if name.lower() in ORIGINAL_TRANSFORMER_MODELS else f"sentence-transformers/{name}"
 
 
 def check_hub_repo(repo_id: str, repo_type: str, what: str, alternative: str) -> None:
@@ -67,10 +80,16 @@ def check_hub_repo(repo_id: str, repo_type: str, what: str, alternative: str) ->
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
+        HFValidationError,
         LocalEntryNotFoundError,
         RepositoryNotFoundError,
     )
+    from huggingface_hub.utils import validate_repo_id
 
+    try:
+        validate_repo_id(repo_id)
+    except HFValidationError as exc:
+        raise UserError(f"{what} {repo_id!r} is not a valid Hub id ({exc}); {alternative}") from exc
     try:
         snapshot_download(repo_id, repo_type=repo_type, local_files_only=True)
         return

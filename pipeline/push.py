@@ -68,11 +68,15 @@ def guess_repo_type(folder: Path) -> str:
 
 
 def files_to_upload(folder: Path) -> list[str]:
-    """Relative paths `push_folder` uploads (everything but the ignored run state)."""
-    from fnmatch import fnmatch
+    """Relative paths `push_folder` uploads: everything but the ignored run state and what
+    `upload_folder` itself always leaves out (``.git/``, ``.cache/huggingface/``), matched by
+    huggingface_hub's own filter so that the list is exactly what is sent."""
+    from huggingface_hub.hf_api import DEFAULT_IGNORE_PATTERNS
+    from huggingface_hub.utils import filter_repo_objects
 
     paths = [p.relative_to(folder).as_posix() for p in sorted(folder.rglob("*")) if p.is_file()]
-    return [p for p in paths if not any(fnmatch(p, pat) for pat in IGNORE_PATTERNS)]
+    ignore = [*IGNORE_PATTERNS, *DEFAULT_IGNORE_PATTERNS]
+    return list(filter_repo_objects(paths, ignore_patterns=ignore))
 
 
 def plan_push(

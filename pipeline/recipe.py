@@ -219,7 +219,12 @@ def check_types(section: Any, where: str) -> None:
     hints = typing.get_type_hints(type(section))
     for f in dataclasses.fields(section):
         value = getattr(section, f.name)
-        if dataclasses.is_dataclass(value) or f.name in ("path", "generation"):
+        if dataclasses.is_dataclass(value) or f.name in (
+            "path",
+            "generation",
+            "generator",
+            "discriminator",
+        ):
             continue
         if not _matches(value, hints[f.name]):
             key = f"{where}.{f.name}" if where else f.name
@@ -236,7 +241,8 @@ def validate(recipe: Recipe) -> None:
     c = recipe.corpus
     if c.limit is not None and c.limit < 1:
         raise UserError(f"corpus.limit (--limit) must be >= 1 or null (no bound), got {c.limit}")
-    if not c.source.strip():
+    c.source = c.source.strip()
+    if not c.source:
         raise UserError("corpus.source (--corpus) is empty; give stdlib, a folder or hub:<id>")
     check_languages(c)
     if recipe.embeddings.batch_size < 1:
@@ -259,15 +265,22 @@ def validate(recipe: Recipe) -> None:
         raise UserError(
             f"embeddings.backend must be auto, torch, onnx or onnx-int8, got {recipe.embeddings.backend!r}"
         )
-    validate_generation(recipe.generation)
+    generation = recipe.generation
+    if dataclasses.is_dataclass(generation):
+        check_types(generation, "generation")
+        for role in ("generator", "discriminator"):
+            if dataclasses.is_dataclass(getattr(generation, role)):
+                check_types(getattr(generation, role), f"generation.{role}")
+    validate_generation(generation)
 
 
 def check_languages(corpus: CorpusConfig) -> None:
     """The languages a corpus source can hold; UserError naming them for an unknown one."""
-    if corpus.source == "stdlib":
+    source = corpus.source.strip()
+    if source == "stdlib":
         known: tuple[str, ...] = ("python",)
-    elif corpus.source.startswith("hub:"):
-        if corpus.column_mapping or corpus.source.removeprefix("hub:") not in CODESEARCHNET_IDS:
+    elif source.startswith("hub:"):
+        if corpus.column_mapping or source.removeprefix("hub:").strip() not in CODESEARCHNET_IDS:
             return  # another dataset: its language column decides
         known = CODESEARCHNET_LANGUAGES
     else:

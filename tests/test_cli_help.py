@@ -88,7 +88,7 @@ def test_evaluate_help_examples_are_copyable_commands(capsys):
 @pytest.mark.parametrize("flag", ["--num-snippets", "--num-samples"])
 def test_generate_num_snippets_and_its_old_name(flag):
     args = build_parser().parse_args(["generate", flag, "7"])
-    assert args.num_samples == 7  # the attribute pipeline/run.py reads
+    assert args.num_samples == 7  # the attribute RECIPE_KEYS (pipeline/commands.py) maps
 
 
 def test_generate_help_names_snippets_and_keeps_the_alias(capsys):

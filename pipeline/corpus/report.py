@@ -95,22 +95,23 @@ class CorpusReport:
                 f"{source!r} {_fmt(self.dropped)}; most were `{reason}` ({count}): {hint}"
             )
         wanted = ", ".join(languages) if languages else "any supported language"
+        others = ""
         if self.other_languages:
             found = ", ".join(
                 f"{lang} ({n} file{'s' if n != 1 else ''})"
                 for lang, n in self.other_languages.most_common()
             )
             flag = ",".join(lang for lang, _ in self.other_languages.most_common())
-            return (
-                f"corpus {source!r} holds no {wanted} source file, but it holds {found}: select "
-                f"them with --languages {flag} (or corpus.languages in the recipe)"
-            )
-        skipped = sum(self.files_skipped.values())
+            others = f"{found}: select them with --languages {flag} (or corpus.languages)"
         if self.files_read:
             return (
                 f"the {self.files_read} {wanted} files read in corpus {source!r} hold no "
                 "documented function (one needs a docstring, or a comment right above it)"
+                + (f"; the corpus also holds {others}" if others else "")
             )
+        if others:
+            return f"corpus {source!r} holds no {wanted} source file, but it holds {others}"
+        skipped = sum(self.files_skipped.values())
         if skipped:
             return (
                 f"corpus {source!r} holds no usable {wanted} source file: all {skipped} were "

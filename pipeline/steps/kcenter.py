@@ -12,6 +12,7 @@ from pydantic import Field
 
 from pipeline.failures import ReportsFailures
 from pipeline.selection import kcenter_greedy_select
+from wavecoder.errors import UserError
 
 if TYPE_CHECKING:
     from distilabel.typing import StepColumns, StepOutput
@@ -132,6 +133,11 @@ class KCenterGreedySelect(ReportsFailures, GlobalStep):
             yield []
             return
         k = self.target_size(len(inputs))
+        if self.first is not None and not 0 <= self.first < len(inputs):
+            raise UserError(
+                f"selection.first is {self.first}, but the filtered corpus has {len(inputs)} rows "
+                f"(give an index below {len(inputs)}, or null for a random first center)"
+            )
         try:
             matrix = np.stack(
                 [np.asarray(row[self.embedding_column], np.float32) for row in inputs]

@@ -2,7 +2,8 @@
 
     python failing_pipeline.py OUTPUT_DIR KIND FAILURE [-v]
 
-KIND is the failing step's kind (generator, normal, global); FAILURE is `user` (a UserError),
+KIND is the failing step's kind (generator, normal, global; `load`: the global step's own
+`load`); FAILURE is `user` (a UserError),
 `bug` (a RuntimeError) or `kill` (the step's process is killed by SIGKILL). The script runs the
 pipeline as `wavecoder generate` does (`run_pipeline` under `run_command`) and exits with the
 command's status.
@@ -65,6 +66,12 @@ class Double(ReportsFailures, Step):
 
 class Total(ReportsFailures, GlobalStep):
     fail_here: bool = False
+    fail_loading: bool = False
+
+    def load(self) -> None:
+        super().load()
+        if self.fail_loading:  # after the base class loaded: the subclass's own code fails
+            fail()
 
     @property
     def inputs(self):
@@ -85,7 +92,7 @@ def main() -> int:
     with Pipeline(name="failing", cache_dir=out / ".wavecoder" / "distilabel") as pipeline:
         numbers = Numbers(name="numbers", fail_here=kind == "generator", batch_size=10)
         double = Double(name="double", fail_here=kind == "normal", input_batch_size=10)
-        total = Total(name="total", fail_here=kind == "global")
+        total = Total(name="total", fail_here=kind == "global", fail_loading=kind == "load")
         keep = KeepColumns(name="keep", columns=["n"])
         numbers >> double >> total >> keep
 

@@ -52,9 +52,15 @@ CHECKED_BEFORE_THE_PIPELINE = [
     (["--num-snippets", "0"], {}, "selection.k must be >= 1, got 0"),
     (["--corpus", "hub:code-search-net/code_search_net"],
      {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": CLOSED_PORT_URL},
-     "cannot reach the Hub for corpus 'code-search-net/code_search_net' (ConnectError: "),
+     "cannot reach the Hub for corpus 'code-search-net/code_search_net' ("),
     (["--embedding-model", "nosuch/model"], {"HF_HUB_OFFLINE": "0", "HF_ENDPOINT": CLOSED_PORT_URL},
-     "cannot reach the Hub for embedding model 'nosuch/model' (ConnectError: "),
+     "cannot reach the Hub for embedding model 'nosuch/model' ("),
+    (["--corpus", "hub:a/b/c"], {},
+     "corpus 'a/b/c' is not a valid Hub id (Repo id must be in the form"),
+    # A bare name is the sentence-transformers organisation's model, as SentenceTransformer loads it.
+    (["--embedding-model", "all-MiniLM-L6-v2"], {"HF_HUB_OFFLINE": "1"},
+     "embedding model 'sentence-transformers/all-MiniLM-L6-v2' is not in the local Hugging Face "
+     "cache"),
     (["--embedding-model", "nosuch/model"], {"HF_HUB_OFFLINE": "1"},
      "embedding model 'nosuch/model' is not in the local Hugging Face cache and HF_HUB_OFFLINE is "
      "set; download it once with network access (`hf download nosuch/model`), or give a local "
@@ -116,7 +122,7 @@ def test_an_empty_corpus_or_selection_names_its_cause(tmp_path):
     assert done.returncode == 2
     assert the_error(done) == (
         f"corpus {str(go_tree)!r} holds no python source file, but it holds go (2 files): select "
-        "them with --languages go (or corpus.languages in the recipe)"
+        "them with --languages go (or corpus.languages)"
     )
     assert not (tmp_path / "out" / "selection.parquet").exists()
 
@@ -142,3 +148,16 @@ def test_an_embedding_failure_inside_the_step_fails_the_run(tmp_path):
     assert the_error(done).startswith(f"could not load embedding model {str(model)!r}")
     assert "KCenterGreedy selected" not in done.stdout
     assert not (tmp_path / "out" / "selection.parquet").exists()
+
+
+def test_why_empty_names_the_files_read_and_the_other_languages_together():
+    from collections import Counter
+
+    from pipeline.corpus import CorpusReport
+
+    report = CorpusReport(files_read=1, other_languages=Counter({"go": 1}))
+    assert report.why_empty("tree", ["python"], {}) == (
+        "the 1 python files read in corpus 'tree' hold no documented function (one needs a "
+        "docstring, or a comment right above it); the corpus also holds go (1 file): select them "
+        "with --languages go (or corpus.languages)"
+    )

@@ -109,6 +109,10 @@ def sizes(folder, paths):
 
 
 def test_files_to_upload_leave_run_state_behind(dataset_folder):
+    # Run state, and what upload_folder never sends (a git checkout, the Hub's own cache).
+    for left_out in (".wavecoder/lock", "dry_run/p.txt", ".git/HEAD", ".cache/huggingface/x"):
+        (dataset_folder / left_out).parent.mkdir(parents=True, exist_ok=True)
+        (dataset_folder / left_out).write_text("x")
     assert files_to_upload(dataset_folder) == [
         "README.md",
         f"data/{SHARD}",

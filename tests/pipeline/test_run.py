@@ -118,6 +118,18 @@ def test_flags_override_recipe_keys():
         ),
         ("selection: {k: 3}\nembeddings: {batch_size: 0}\n", "embeddings.batch_size must be >= 1"),
         ("selection: {k: 3, first: -2}\n", "selection.first must be >= 0"),
+        (
+            "selection: {k: 3}\ngeneration: {wave_size: '64'}\n",
+            r"`generation.wave_size` must be int, got '64'",
+        ),
+        (
+            "selection: {k: 3}\ngeneration: {generator: {timeout: null}}\n",
+            r"`generation.generator.timeout` must be float, got None",
+        ),
+        (
+            "selection: {k: 3}\ngeneration: {task_mix: {repair: a}}\n",
+            r"`generation.task_mix` must be dict\[str, float\] \| None",
+        ),
     ],
 )
 def test_bad_recipes_are_clear_errors(tmp_path, content, match):

@@ -38,7 +38,7 @@ def test_a_user_error_in_the_generator_step_is_one_message_without_traceback(tmp
     assert done.returncode == 2, done.stderr[-2000:]
     assert error_lines(done.stderr) == [
         "wavecoder generate: error: the corpus folder /x holds no source file; give a folder "
-        "with code Nothing was lost."
+        "with code. Nothing was lost."
     ]
     assert "Traceback" not in done.stderr
     assert "rows:" not in done.stdout  # no result was produced after the failure
