@@ -168,7 +168,24 @@ def _process_steps(folder: Path) -> dict[int, str]:
     return steps
 
 
-def _signal_name(exitcode: int) -> str:
+def _alive(pid: int) -> bool:
+    """Whether `pid` runs (a zombie, dead but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return True
+    return state != "Z"
+
+
+def _signal_name(exitcode: int | None) -> str:
+    if exitcode is None:
+        return "an unknown status (it was gone before it could be watched)"
     if exitcode < 0:
         with contextlib.suppress(ValueError):
             return f"signal {signal.Signals(-exitcode).name}"
@@ -176,7 +193,7 @@ def _signal_name(exitcode: int) -> str:
     return f"exit status {exitcode}"
 
 
-def _record_death(folder: Path, pid: int, exitcode: int) -> None:
+def _record_death(folder: Path, pid: int, exitcode: int | None) -> None:
     step = _process_steps(folder).get(pid)
     who = f"the process of step {step!r}" if step else "a step process"
     record = {
@@ -267,20 +284,33 @@ class _Watcher(threading.Thread):
         return thread is not None and thread.is_alive()
 
     def _check_workers(self) -> bool:
-        """Record a pool worker that died while the pipeline ran; True if one did."""
+        """Record a step process that died while the pipeline ran; True if one did.
+
+        Pool workers are watched through their `Process` objects (which keep the exit code);
+        a step process that died before the watcher first saw it is found by the pid it
+        registered. A death after a stop was asked for (Ctrl-C: distilabel terminates its
+        pool) or during distilabel's own teardown is not a failure.
+        """
         pool = getattr(self.pipeline, "_pool", None)
         for process in list(getattr(pool, "_pool", None) or []):
             self._workers.setdefault(process.pid, process)
-        if not self._running():
-            return False  # distilabel's own teardown ends the workers
         died = False
         for pid, process in list(self._workers.items()):
-            exitcode = process.exitcode
-            if exitcode is not None and self._running():
+            exitcode = None if process is None else process.exitcode
+            if exitcode is not None and self._failure_time():
                 _record_death(self.folder, pid, exitcode)
-                del self._workers[pid]
+                self._workers[pid] = None  # reported once
+                died = True
+        for pid in _process_steps(self.folder):
+            if pid not in self._workers and not _alive(pid) and self._failure_time():
+                _record_death(self.folder, pid, None)
+                self._workers[pid] = None  # reported once
                 died = True
         return died
+
+    def _failure_time(self) -> bool:
+        """Whether a step process dying now is a failure (the run is on and not stopping)."""
+        return self._running() and not getattr(self.pipeline, "_stop_called", False)
 
     def _end_run(self) -> None:
         """The pipeline did not drain: kill its processes and exit with the message."""

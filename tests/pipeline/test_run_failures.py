@@ -45,6 +45,19 @@ def test_a_user_error_in_the_generator_step_is_one_message_without_traceback(tmp
 
 
 @pytest.mark.slow
+def test_a_failure_in_a_steps_own_load_is_one_message(tmp_path):
+    # The step's `load` fails after its base class loaded (as GenerateAndJudge loads its LLMs).
+    done = run_failing(tmp_path, "load", "user")
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert error_lines(done.stderr) == [
+        "wavecoder generate: error: the corpus folder /x holds no source file; give a folder "
+        "with code. Nothing was lost."
+    ]
+    assert "Traceback" not in done.stderr
+    assert "rows:" not in done.stdout
+
+
+@pytest.mark.slow
 def test_a_bug_in_a_step_names_its_log_and_v_prints_the_traceback(tmp_path):
     done = run_failing(tmp_path, "normal", "bug")
     log = tmp_path / "out" / ".wavecoder" / "error.log"
