@@ -3,9 +3,11 @@
 A reply passes when it holds exactly one well-formed case with the four keys, an instruction of
 one or two sentences, information of at most two sentences (for tasks whose information is
 context, not code), at most one `<noinput>` value, and passes the task's own check. Values like
-"none" or "" become `<noinput>`; an "Analysis:" or "Explanation:" the generator invents is cut
-off, and so is commentary after the solution's closing code fence. Every rejection names its
-check, so summaries can count them.
+"none" or "" become `<noinput>`; an "Analysis:" or "Explanation:" section the generator invents
+after the case is cut off (after a fenced solution's closing fence, or at a prose heading after
+an unfenced one, never where it opens the value or is a line of code: `reply_layout._ends_case`),
+and so is commentary after the solution's closing code fence. Every rejection names its check,
+so summaries can count them.
 
 Replies are read in the layouts models write, not only the prompt's (`reply_layout`).
 """

@@ -2,8 +2,9 @@
 
 JSON, or the prompt's `key: value` layout and its variants: CRLF line ends, a preamble before the
 case, markdown around the keys, a code fence opened on the key line or the next one, the whole
-reply in one fence, commentary after the solution's fence (see `parse_case`). A reply that holds
-no single readable case is a `PostFilterRejected`. The corpus in
+reply in one fence (YAML block scalars in it de-indented), commentary after the solution's fence
+or an invented "Analysis:"/"Explanation:" section after the case (see `parse_case`). A reply that
+holds no single readable case is a `PostFilterRejected`. The corpus in
 tests/pipeline/fixtures/reply_layouts/ holds each layout with its exact parse.
 """
 
@@ -21,7 +22,7 @@ _NEWLINES = re.compile(r"\r\n?")
 # ######: "# Solution:" is a comment in unfenced Python, Ruby or shell code), list, quote or
 # number marker, then emphasis around the key (`**Instruction:**`, `**Instruction**:`,
 # `` `solution`: ``), and a qualifier may follow the key (`Solution (Go):`). `_key_line` reads
-# the rest. "analysis" and "explanation" end the case.
+# the rest. "analysis" and "explanation" may end the case (see `_ends_case`).
 _KEY_HEAD = re.compile(
     r"(?P<marker>\#{2,6}[ \t]*|(?:[-*+>]|\d{1,2}[.)])[ \t]+)?"
     r"(?:(?P<open>\*{1,3}|_{1,3}|`)[ \t]*)?"
@@ -30,13 +31,27 @@ _KEY_HEAD = re.compile(
     re.IGNORECASE,
 )
 _END_KEYS = ("analysis", "explanation")
+# What may follow an end key on its line for it to head a prose section in an unfenced value:
+# nothing or a fence opener (`Explanation:`, `### Analysis`, `**Explanation:**`), or a sentence,
+# a word followed by a space and another word (`Explanation: The function returns ...`,
+# `Analysis: names_language: yes, ...`). Code has a symbol or nothing after its first word
+# (`explanation: str = "circle"`, `analysis: Analysis = run()`, `explanation: list[str]`).
+_SECTION_REST = re.compile(r"(?:`{3,}[^`]*)?|(?:`[^`\n]+`|[^\W\d_][\w'-]*)[,:]?[ \t]+[^\W\d_].*")
 # CommonMark code fences: an opening line of 3+ backticks and an info string without backticks
 # (so "```x = 1```" on one line opens nothing), closed by a line of at least as many backticks.
 _FENCE_OPEN = re.compile(r"(?P<indent>[ \t]*)(?P<ticks>`{3,})[^`]*")
 _FENCE_CLOSE = re.compile(r"[ \t]*(?P<ticks>`{3,})[ \t]*")
-# A whole reply wrapped in one fence (```yaml ... ```), after an optional preamble line.
+# A whole reply wrapped in one fence (```yaml ... ```), after an optional preamble and before
+# an optional closing line. Those may hold inline code (`add`), never a fence: no ``` at all.
 _WRAPPED = re.compile(
-    r"\A(?:[^`]*\n)?[ \t]*(`{3,})[\w+#.-]*[ \t]*\n(?P<inner>.*)\n[ \t]*\1[ \t]*(?:\n[^`]*)?\Z",
+    r"\A(?:(?:(?!```).)*\n)?[ \t]*(`{3,})[\w+#.-]*[ \t]*\n(?P<inner>.*)\n[ \t]*\1[ \t]*"
+    r"(?:\n(?:(?!```).)*)?\Z",
+    re.DOTALL,
+)
+# A YAML block scalar's header (`|`, `|-`, `>`, `|2+`, and a comment), then its indented text.
+_BLOCK_SCALAR = re.compile(
+    r"\A[|>](?:(?P<width>[1-9])[+-]?|[+-](?P<width2>[1-9])?)?(?:[ \t]+#[^\n]*)?[ \t]*\n"
+    r"(?P<body>.*)\Z",
     re.DOTALL,
 )
 _THEMATIC_BREAK = re.compile(r"(?:\n[ \t]*(?:-{3,}|\*{3,}|_{3,})[ \t]*)+\Z")
@@ -74,7 +89,8 @@ def parse_case(text: str) -> dict:
     The reply is read as models write it: CRLF line ends, a preamble before the case, markdown
     around the keys (`**Instruction:**`, `### Solution`, `1. Task name:`), keys in any case, a
     code fence opened on the key line (`information: ```python`) or on the next line, the whole
-    reply in one fence, and commentary after the solution's closing fence. Key-like lines inside
+    reply in one fence (a ```yaml one with `solution: |` block scalars; inline code in the lines
+    around it), and commentary after the solution's closing fence. Key-like lines inside
     a fenced code block are code, not keys. A JSON object after a preamble ("Here is the case:")
     is read when the reply has no key lines.
     """
@@ -88,7 +104,8 @@ def parse_case(text: str) -> dict:
         if wrapped:
             inner = _key_lines(wrapped["inner"])
             if any(line.key in CASE_KEYS for line in inner):
-                return _parse_layout(wrapped["inner"], inner)
+                values = _parse_layout(wrapped["inner"], inner)
+                return {key: _block_scalar(value) for key, value in values.items()}
         start = first_json_object(body)
         if start is None:
             # A case cut off mid-object is malformed JSON; code with braces is not JSON at all.
@@ -226,7 +243,7 @@ def _parse_layout(text: str, lines: list[_KeyLine]) -> dict:
     matches, end = [], len(text)
     for line in lines:
         if line.key in _END_KEYS:
-            if matches:
+            if matches and _ends_case(text, matches[-1], line):
                 end = line.start
                 break
             continue
@@ -255,6 +272,56 @@ def _parse_layout(text: str, lines: list[_KeyLine]) -> dict:
         # A markdown rule (---) between sections belongs to no value.
         values[match.key] = _THEMATIC_BREAK.sub("", value.rstrip())
     return values
+
+
+def _ends_case(text: str, last: _KeyLine, line: _KeyLine) -> bool:
+    """Whether the end key `line` ("Analysis:", "### Explanation") ends the case whose last key
+    so far is `last`; when it does not, the line is part of that key's value.
+
+    - Never while the value is still empty: "solution:" then "Explanation: The function returns
+      ..." is a summary that opens with a label, not a section after the case.
+    - Always after a value that opens with a code fence: key lines inside a fence are never found
+      (`_key_lines`), so the fence has closed and what follows is commentary.
+    - In an unfenced value (code or prose up to the next key), only at a line that heads a prose
+      section (`_SECTION_REST`): the key alone, unless the next line is indented (a YAML mapping
+      key or a code label), or a sentence after it. A line of code such as
+      `explanation: str = "circle"` is part of the value.
+    """
+    value = text[last.value_start : line.start]
+    if not value.strip():
+        return False
+    if _fenced_block(value.lstrip(" \t")) is not None:
+        return True
+    line_end = text.find("\n", line.value_start)
+    line_end = len(text) if line_end < 0 else line_end
+    rest = text[line.value_start : line_end].strip()
+    if not _SECTION_REST.fullmatch(rest):
+        return False
+    if rest:
+        return True
+    following = text[line_end + 1 :].split("\n", 1)[0]
+    return not (following[:1] in (" ", "\t") and following.strip())
+
+
+def _block_scalar(value: str) -> str:
+    """The text of a YAML block scalar (`solution: |` then indented lines), de-indented, as a
+    reply wrapped whole in a ```yaml fence writes its values; other values as they are.
+
+    A folded scalar (`>`) is read like a literal one (`|`): its lines are kept, since folding
+    them would join the lines of code. The indentation is the header's indicator or that of the
+    first line with text.
+    """
+    match = _BLOCK_SCALAR.match(value)
+    if not match:
+        return value
+    lines = match["body"].split("\n")
+    width = match["width"] or match["width2"]
+    if width:
+        indent = int(width)
+    else:
+        first = next((line for line in lines if line.strip()), "")
+        indent = len(first) - len(first.lstrip(" \t"))
+    return "\n".join(re.sub(f"^[ \t]{{0,{indent}}}", "", line) for line in lines).strip("\n")
 
 
 def unfence(value: str, *, drop_commentary: bool = False) -> str:

@@ -54,6 +54,45 @@ def test_invented_analysis_is_cut_but_a_comment_in_code_is_kept():
     assert case.solution == "def add(a, b):\n    # analysis: a plain sum\n    return a + b"
 
 
+UNFENCED = LAYOUT.replace("```python\n", "").replace("\n```", "")
+SUM = "def add(a, b):\n    return a + b"
+
+
+# An end key after an unfenced solution ends the case only where it heads a prose section.
+END_KEY_LINES = [
+    ("Analysis:\n- step 1: the instruction <answer: yes>", SUM),
+    ("### Explanation\nThe function adds.", SUM),
+    ("**Explanation:** `add` returns the sum.", SUM),
+    ("Explanation: the function returns the sum.", SUM),
+    ("Analysis: names_language: yes, the instruction names Python.", SUM),
+    ('explanation: str = "a sum"', SUM + '\nexplanation: str = "a sum"'),
+    ("analysis: Analysis = run(add)", SUM + "\nanalysis: Analysis = run(add)"),
+    ("explanation: Optional[str]", SUM + "\nexplanation: Optional[str]"),
+    ("analysis:\n    total = add(1, 2)", SUM + "\nanalysis:\n    total = add(1, 2)"),
+]
+
+
+@pytest.mark.parametrize(("line", "solution"), END_KEY_LINES, ids=[s[0] for s in END_KEY_LINES])
+def test_an_end_key_ends_an_unfenced_solution_only_at_a_prose_section(line, solution):
+    assert postfilter(UNFENCED + "\n" + line, GENERATION, ROW).solution == solution
+
+
+def test_an_end_key_never_ends_a_value_that_is_still_empty():
+    text = UNFENCED.replace("solution:\n", "solution:\nExplanation: ")
+    assert postfilter(text, GENERATION, ROW).solution == "Explanation: " + SUM
+
+
+def test_a_yaml_fenced_reply_reads_block_scalars_with_indicators_and_comments():
+    text = (
+        "```yaml\ntask_name: Add numbers\ninstruction: >  # folded, read as literal\n"
+        "  Write a Python function\n  that adds two numbers.\ninformation: <noinput>\n"
+        "solution: |2-\n      # the sum\n  def add(a, b):\n      return a + b\n```"
+    )
+    case = postfilter(text, GENERATION, ROW)
+    assert case.instruction == "Write a Python function\nthat adds two numbers."
+    assert case.solution == "# the sum\ndef add(a, b):\n    return a + b"
+
+
 REJECTIONS = [
     ("", "empty_output", "the generator returned no text"),
     ("I'm sorry, but I can't help with that.", "refusal", "the generator refused to write the case"),
