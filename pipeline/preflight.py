@@ -10,6 +10,7 @@ nothing, are found while reading (`LoadCodeCorpus` then names the cause).
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from pipeline.embeddings.model_spec import OFFLINE_MODEL, resolve_model
@@ -22,7 +23,30 @@ HUB_TIMEOUT_S = 10.0
 def check_inputs(recipe: Recipe) -> None:
     """Raise UserError when the corpus or the embedding model of `recipe` cannot be had."""
     check_corpus(recipe.corpus.source)
-    check_embedding_model(recipe.embeddings.model)
+    try:
+        check_embedding_model(recipe.embeddings.model)
+    except UserError as exc:
+        cached = cached_vectors(recipe)
+        if not cached:
+            raise
+        # A re-run whose vectors are all cached never loads the model: let it try.
+        print(
+            f"warning: {str(exc).rstrip('.')}. The embedding cache holds {cached} vectors of "
+            "this model, so the "
+            "run goes on; it stops if a function is not among them.",
+            file=sys.stderr,
+        )
+
+
+def cached_vectors(recipe: Recipe) -> int:
+    """How many vectors of the recipe's embedding model the embedding cache holds (0 when the
+    cache cannot be opened without the model, e.g. an ONNX export that was never made)."""
+    from pipeline.embeddings.embedder import CodeEmbedder
+
+    try:
+        return len(CodeEmbedder.from_config(recipe.embeddings, show_progress=False).cache)
+    except Exception:  # the model itself would be needed to name the cache
+        return 0
 
 
 def check_corpus(source: str) -> None:

@@ -161,3 +161,27 @@ def test_why_empty_names_the_files_read_and_the_other_languages_together():
         "docstring, or a comment right above it); the corpus also holds go (1 file): select them "
         "with --languages go (or corpus.languages)"
     )
+
+
+@pytest.mark.slow
+def test_a_model_that_cannot_be_had_is_tried_when_its_vectors_are_cached(tmp_path, monkeypatch):
+    """A re-run whose vectors are all cached never loads the model, so the check only warns;
+    a function whose vector is missing then stops the run with the model's error."""
+    import numpy as np
+
+    from pipeline.embeddings.cache import text_key
+    from pipeline.embeddings.embedder import CodeEmbedder
+
+    monkeypatch.setenv("WAVECODER_CACHE", str(tmp_path / "cache"))
+    embedder = CodeEmbedder("nosuch/model", backend="torch", show_progress=False)
+    embedder.cache.put([text_key("a"), text_key("b")], np.ones((2, 4), np.float32))
+    done = generate(
+        tmp_path, "--embedding-model", "nosuch/model", "--embedding-backend", "torch",
+        "--limit", "300", env={"HF_HUB_OFFLINE": "1"},
+    )  # fmt: skip
+    assert "warning: embedding model 'nosuch/model' is not in the local Hugging Face cache" in (
+        done.stderr
+    )
+    assert "The embedding cache holds 2 vectors of this model, so the run goes on" in done.stderr
+    assert done.returncode == 2
+    assert the_error(done).startswith("could not load embedding model 'nosuch/model'")
