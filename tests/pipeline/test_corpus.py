@@ -1,4 +1,5 @@
-"""Corpus sources (stdlib, local trees, Hub-style datasets) and the rule filters."""
+"""Corpus sources (stdlib, local trees) and the corpus report; Hub-style datasets are in
+test_corpus_hub.py, the rule filters in test_filters.py."""
 
 from __future__ import annotations
 
@@ -7,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.corpus import CorpusReport, iter_corpus, make_row, stdlib_root
+from pipeline.corpus import CorpusReport, iter_corpus, stdlib_root
 from pipeline.corpus.source_tree import is_test_file, iter_source_tree
-from pipeline.filters import CODE_ALPACA_BLACKLIST, CodeFilter, blacklist_pattern
 from wavecoder.errors import UserError
 
 
@@ -369,133 +369,6 @@ def test_unknown_corpus_is_a_clear_error(tmp_path):
 def test_limit_bounds_rows_read():
     report = CorpusReport()
     assert len(list(iter_corpus("stdlib", report, limit=25))) == 25
-
-
-def csn_record(code: str, lang: str, name: str) -> dict:
-    return {
-        "repository_name": "octo/repo",
-        "func_path_in_repository": f"src/{name}.{lang}",
-        "func_name": name,
-        "whole_func_string": code,
-        "language": lang,
-        "func_code_string": code,
-        "func_code_tokens": [],
-        "func_documentation_string": f"Doc of {name}.",
-        "func_documentation_tokens": [],
-        "split_name": "train",
-        "func_code_url": f"https://github.com/octo/repo/blob/main/src/{name}",
-    }
-
-
-def test_hub_dataset_with_codesearchnet_columns(tmp_path):
-    """A dataset folder in CodeSearchNet's schema, read through the same `datasets` path as the Hub."""
-    folder = tmp_path / "csn"
-    folder.mkdir()
-    records = [csn_record("def f():\n    '''Doc of f.'''\n    return 1\n", "python", "f")]
-    records.append(csn_record("func G() int {\n\treturn 2\n}\n", "go", "G"))
-    records.append(csn_record("", "go", "empty"))
-    (folder / "train.jsonl").write_text("\n".join(json.dumps(r) for r in records) + "\n")
-    report = CorpusReport()
-    rows = list(iter_corpus(f"hub:{folder}", report))
-    assert [r["source"]["func_name"] for r in rows] == ["f", "G"]
-    assert rows[0]["code"].startswith("def f():")
-    assert rows[0]["docstring"] == "Doc of f."
-    assert rows[1]["language"] == "go"
-    assert rows[1]["source"]["repo"] == "octo/repo"
-    assert rows[1]["source"]["url"].endswith("/src/G")
-    assert report.rows_skipped["missing_code"] == 1
-    go_only = list(iter_corpus(f"hub:{folder}", CorpusReport(), languages=["go"]))
-    assert [r["source"]["func_name"] for r in go_only] == ["G"]
-
-
-def test_hub_dataset_with_column_mapping(tmp_path):
-    folder = tmp_path / "other"
-    folder.mkdir()
-    records = [{"content": "fn main() { println!(\"hi\"); }", "lang": "Rust", "repo_name": "a/b",
-                "licenses": ["MIT", "Apache-2.0"]}]  # fmt: skip
-    (folder / "train.jsonl").write_text(json.dumps(records[0]) + "\n")
-    rows = list(
-        iter_corpus(
-            f"hub:{folder}", CorpusReport(), column_mapping={"code": "content", "language": "lang"}
-        )
-    )
-    assert rows[0]["code"].startswith("fn main()")
-    assert rows[0]["language"] == "rust"
-    assert rows[0]["source"]["repo"] == "a/b"
-    assert rows[0]["source"]["license"] == "MIT, Apache-2.0"
-    with pytest.raises(UserError, match="no column"):
-        list(iter_corpus(f"hub:{folder}", CorpusReport(), column_mapping={"code": "text"}))
-    with pytest.raises(UserError, match="unknown field"):
-        list(iter_corpus(f"hub:{folder}", CorpusReport(), column_mapping={"body": "content"}))
-
-
-def test_codesearchnet_language_names_are_checked():
-    with pytest.raises(UserError, match="no language"):
-        list(
-            iter_corpus("hub:code-search-net/code_search_net", CorpusReport(), languages=["cobol"])
-        )
-
-
-# ---------------------------------------------------------------------------------------------
-# Filters
-
-
-def rows_of(*codes: str) -> list[dict]:
-    return [
-        make_row(code, "doc", "python", dataset="t", func_name=f"f{i}")
-        for i, code in enumerate(codes)
-    ]
-
-
-def test_every_filter_reason_is_counted():
-    ok = "def add(a, b):\n    '''Add.'''\n    return a + b  # plenty of characters here\n"
-    report = CorpusReport()
-    kept = list(
-        CodeFilter(report, min_chars=50, max_chars=800)(
-            rows_of(
-                ok,
-                "def f(): pass",  # too short
-                "x = 1\n" * 200,  # too long
-                ok.replace("Add.", "Read the FILE."),  # blacklist, case-insensitive
-                ok.replace("Add.", "Go  to the next one."),  # multi-word entry, any whitespace
-                "def  add(a, b):\n\t'''Add.'''\n    return a + b  # plenty of characters here",
-            )
-        )
-    )
-    assert [r["code"] for r in kept] == [ok]
-    assert dict(report.dropped) == {"too_short": 1, "too_long": 1, "blacklist": 2, "duplicate": 1}
-    assert dict(report.blacklist_words) == {"file": 1, "go to": 1}
-    assert report.kept == 1
-
-
-def test_blacklist_is_whole_word_only():
-    pattern = blacklist_pattern()
-    assert pattern.search("open the Images folder")
-    assert pattern.search("plot(x)")
-    for text in ("profile = 1", "mapping = {}", "bitmap", "drawer", "gotoLabel", "filename"):
-        assert not pattern.search(text), text
-    assert len(CODE_ALPACA_BLACKLIST) == 18
-
-
-def test_length_bounds_are_inclusive():
-    report = CorpusReport()
-    kept = list(
-        CodeFilter(report, min_chars=5, max_chars=6, dedup=False)(
-            rows_of("a" * 5, "b" * 6, "c" * 7, "d" * 4)
-        )
-    )
-    assert [r["code"] for r in kept] == ["aaaaa", "bbbbbb"]
-
-
-def test_custom_and_empty_blacklist():
-    report = CorpusReport()
-    kept = list(
-        CodeFilter(report, min_chars=1, blacklist=["secret"])(rows_of("draw the SECRET", "draw it"))
-    )
-    assert [r["code"] for r in kept] == ["draw it"]
-    report = CorpusReport()
-    kept = list(CodeFilter(report, min_chars=1, blacklist=[])(rows_of("draw the file")))
-    assert len(kept) == 1
 
 
 def test_report_round_trips_and_formats(tmp_path):
