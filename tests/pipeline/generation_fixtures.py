@@ -373,3 +373,24 @@ def teacher(generator=None, judge=None):
         return Reply(text)
 
     return script
+
+
+def judged_records(status: str, n: int = 4) -> list[dict]:
+    """`n` dataset records of the generation task with `status` (accepted: no reasons;
+    otherwise one failed rule), as the writer receives them."""
+    from pipeline.generation.records import build_record
+
+    case = {"task_name": "t", "instruction": "Do it in Python.", "information": "<noinput>",
+            "solution": "x = 1"}  # fmt: skip
+    reasons = [] if status == "accepted" else [{"check": "names_language", "message": "no"}]
+    return [
+        build_record(
+            {**s, "task": "generation"},
+            status=status,
+            stage="judgement",
+            case=case,
+            reasons=reasons,
+            models=("gen-model", "judge-model"),
+        )
+        for s in SNIPPETS[:n]
+    ]

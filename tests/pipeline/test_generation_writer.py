@@ -9,34 +9,15 @@ import sys
 from pathlib import Path
 
 import pytest
-from generation_fixtures import SNIPPETS
+from generation_fixtures import judged_records as records
 
 from pipeline.generation.main_process import finish_generation
-from pipeline.generation.records import build_record
 from pipeline.generation.run_state import COMPLETED, acquire_lock, release_lock, write_status
 from pipeline.generation.writer import write_dataset_folder
 from pipeline.recipe import Recipe
 from pipeline.tasks import all_tasks
 
 TASKS = list(all_tasks())
-MODELS = ("gen-model", "judge-model")
-
-
-def records(status: str, n: int = 4) -> list[dict]:
-    case = {"task_name": "t", "instruction": "Do it in Python.", "information": "<noinput>",
-            "solution": "x = 1"}  # fmt: skip
-    reasons = [] if status == "accepted" else [{"check": "names_language", "message": "no"}]
-    return [
-        build_record(
-            {**s, "task": "generation"},
-            status=status,
-            stage="judgement",
-            case=case,
-            reasons=reasons,
-            models=MODELS,
-        )
-        for s in SNIPPETS[:n]
-    ]
 
 
 def files(out: Path) -> dict[str, bytes]:

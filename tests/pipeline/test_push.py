@@ -7,9 +7,8 @@ from __future__ import annotations
 import socket
 
 import pytest
-from generation_fixtures import SNIPPETS
+from generation_fixtures import judged_records as records
 
-from pipeline.generation.records import build_record
 from pipeline.generation.writer import write_dataset_folder
 from pipeline.push import files_to_upload, guess_repo_type, plan_push, push_folder
 from pipeline.tasks import all_tasks
@@ -17,23 +16,6 @@ from wavecoder.cli import main
 from wavecoder.errors import UserError
 
 SHARD = "train-00000-of-00001.parquet"
-
-
-def records(status: str, n: int) -> list[dict]:
-    case = {"task_name": "t", "instruction": "Do it in Python.", "information": "<noinput>",
-            "solution": "x = 1"}  # fmt: skip
-    reasons = [] if status == "accepted" else [{"check": "names_language", "message": "no"}]
-    return [
-        build_record(
-            {**s, "task": "generation"},
-            status=status,
-            stage="judgement",
-            case=case,
-            reasons=reasons,
-            models=("gen-model", "judge-model"),
-        )
-        for s in SNIPPETS[:n]
-    ]
 
 
 def write_folder(folder, accepted: int, rejected: int):
