@@ -32,22 +32,8 @@ def error_lines(stderr: str) -> list[str]:
     return [line for line in stderr.splitlines() if line.startswith("wavecoder generate: error:")]
 
 
-@pytest.mark.slow
-def test_a_user_error_in_the_generator_step_is_one_message_without_traceback(tmp_path):
-    done = run_failing(tmp_path, "generator", "user")
-    assert done.returncode == 2, done.stderr[-2000:]
-    assert error_lines(done.stderr) == [
-        "wavecoder generate: error: the corpus folder /x holds no source file; give a folder "
-        "with code. Nothing was lost."
-    ]
-    assert "Traceback" not in done.stderr
-    assert "rows:" not in done.stdout  # no result was produced after the failure
-
-
-@pytest.mark.slow
-def test_a_failure_in_a_steps_own_load_is_one_message(tmp_path):
-    # The step's `load` fails after its base class loaded (as GenerateAndJudge loads its LLMs).
-    done = run_failing(tmp_path, "load", "user")
+def assert_one_user_error(done: subprocess.CompletedProcess) -> None:
+    """Exit 2, the step's message once, no traceback, and no result after the failure."""
     assert done.returncode == 2, done.stderr[-2000:]
     assert error_lines(done.stderr) == [
         "wavecoder generate: error: the corpus folder /x holds no source file; give a folder "
@@ -55,6 +41,17 @@ def test_a_failure_in_a_steps_own_load_is_one_message(tmp_path):
     ]
     assert "Traceback" not in done.stderr
     assert "rows:" not in done.stdout
+
+
+@pytest.mark.slow
+def test_a_user_error_in_the_generator_step_is_one_message_without_traceback(tmp_path):
+    assert_one_user_error(run_failing(tmp_path, "generator", "user"))
+
+
+@pytest.mark.slow
+def test_a_failure_in_a_steps_own_load_is_one_message(tmp_path):
+    # The step's `load` fails after its base class loaded (as GenerateAndJudge loads its LLMs).
+    assert_one_user_error(run_failing(tmp_path, "load", "user"))
 
 
 @pytest.mark.slow
