@@ -9,10 +9,10 @@ nothing, are found while reading (`LoadCodeCorpus` then names the cause).
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
+from pipeline.corpus.sources import corpus_folder, hub_dataset_id
 from pipeline.embeddings.model_spec import OFFLINE_MODEL, resolve_model
 from pipeline.recipe import Recipe
 from wavecoder.errors import UserError
@@ -53,24 +53,13 @@ def check_corpus(source: str) -> None:
     if source == "stdlib":
         return
     if source.startswith("hub:"):
-        dataset_id = source.removeprefix("hub:").strip()
-        if not dataset_id:
-            raise UserError(
-                "corpus `hub:` needs a dataset id, e.g. hub:code-search-net/code_search_net"
+        dataset_id = hub_dataset_id(source)
+        if not Path(dataset_id).expanduser().is_dir():  # else a local dataset folder
+            check_hub_repo(
+                dataset_id, "dataset", "corpus", "or use --corpus stdlib / a local folder"
             )
-        if Path(dataset_id).expanduser().is_dir():  # a local dataset folder
-            return
-        check_hub_repo(dataset_id, "dataset", "corpus", "or use --corpus stdlib / a local folder")
         return
-    folder = Path(source).expanduser()
-    if not folder.exists():
-        raise UserError(
-            f"corpus {source!r} is neither `stdlib`, `hub:<dataset id>`, nor an existing folder"
-        )
-    if not folder.is_dir():
-        raise UserError(f"corpus {source!r} is a file; give the folder that holds the source tree")
-    if not os.access(folder, os.R_OK | os.X_OK):
-        raise UserError(f"corpus folder {source!r} cannot be read (permission denied)")
+    corpus_folder(source)
 
 
 def check_embedding_model(spec: str) -> None:

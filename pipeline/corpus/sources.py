@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -41,19 +42,34 @@ def iter_corpus(
             url_prefix=f"https://github.com/python/cpython/blob/v{version}/Lib",
         )
     elif source.startswith("hub:"):
-        dataset_id = source.removeprefix("hub:").strip()
-        if not dataset_id:
-            raise UserError(
-                "corpus `hub:` needs a dataset id, e.g. hub:code-search-net/code_search_net"
-            )
+        dataset_id = hub_dataset_id(source)
         rows = iter_hub_dataset(
             dataset_id, report, languages=languages, split=split, column_mapping=column_mapping
         )
     else:
-        folder = Path(source).expanduser()
-        if not folder.is_dir():
-            raise UserError(
-                f"corpus {source!r} is neither `stdlib`, `hub:<dataset id>`, nor an existing folder"
-            )
-        rows = iter_source_tree(folder, report, languages=languages)
+        rows = iter_source_tree(corpus_folder(source), report, languages=languages)
     return itertools.islice(rows, limit) if limit is not None else rows
+
+
+def hub_dataset_id(source: str) -> str:
+    """The dataset id of a ``hub:<dataset id>`` source; UserError when it is empty."""
+    dataset_id = source.removeprefix("hub:").strip()
+    if not dataset_id:
+        raise UserError(
+            "corpus `hub:` needs a dataset id, e.g. hub:code-search-net/code_search_net"
+        )
+    return dataset_id
+
+
+def corpus_folder(source: str) -> Path:
+    """The folder of a local source; UserError naming the fix when it is not a readable one."""
+    folder = Path(source).expanduser()
+    if not folder.exists():
+        raise UserError(
+            f"corpus {source!r} is neither `stdlib`, `hub:<dataset id>`, nor an existing folder"
+        )
+    if not folder.is_dir():
+        raise UserError(f"corpus {source!r} is a file; give the folder that holds the source tree")
+    if not os.access(folder, os.R_OK | os.X_OK):
+        raise UserError(f"corpus folder {source!r} cannot be read (permission denied)")
+    return folder
