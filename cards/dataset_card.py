@@ -79,7 +79,7 @@ def render_dataset_card(
         empty_configs=[name for name in ordered if name not in has_files],
         example_task=_example_task(loadable),
         config_notes=CONFIG_NOTES,
-        summary=summary,
+        outcome=_outcome(summary),
         models=(summary or {}).get("models") or {},
         per_task_rows=_per_task_rows(summary),
         top_rejections=_top_rejections(summary),
@@ -105,6 +105,14 @@ def _example_task(loadable: list[str]) -> str | None:
 
 def _rank(name: str) -> int:
     return ORDER.index(name) if name in ORDER else len(ORDER)
+
+
+def _outcome(summary) -> dict[str, Any] | None:
+    """The outcome line's figures; None when `summary` lacks the row counts (a folder written
+    from records rather than by a run), so the card leaves the line out instead of failing."""
+    if not summary or any(key not in summary for key in ("rows", "accepted", "rejected", "failed")):
+        return None
+    return {**summary, "acceptance_rate": summary.get("acceptance_rate")}
 
 
 def _per_task_rows(summary):

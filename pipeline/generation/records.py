@@ -1,8 +1,11 @@
 """The dataset row of one selected snippet, whatever became of it.
 
 Accepted rows carry the Alpaca mapping (instruction, input = information with `<noinput>` as "",
-output = solution) and `messages` for TRL's SFTTrainer. Rejected and failed rows keep what was
-generated, the stage that stopped them and the reasons, so nothing is silently dropped.
+output = solution), the same case as a chat (`messages`), and that chat split into the
+conversational `prompt` (the user turn) and `completion` (the assistant turn), so that
+`SFTTrainer(train_dataset=load_dataset(DIR, split="train"))` puts the loss on the response only.
+Rejected and failed rows keep what was generated, the stage that stopped them and the reasons, so
+nothing is silently dropped.
 """
 
 from __future__ import annotations
@@ -13,6 +16,11 @@ from typing import Any
 from pipeline.generation.postfilter import NOINPUT
 
 ACCEPTED, REJECTED, FAILED = "accepted", "rejected", "failed"
+# TRL's SFTTrainer tokenizes a row that has a `prompt` as prompt + completion and masks the prompt
+# (`completion_only_loss` defaults to on when both columns exist); `messages` is then not read. A
+# row with `messages` alone is trained on every token, the instruction included. Only the accepted
+# configs are training data, so only they carry these two columns.
+TRAINING_COLUMNS = ("prompt", "completion")
 # The columns of the accepted configs (pipeline/README.md, "The dataset folder").
 DATASET_COLUMNS = (
     "id",
@@ -23,6 +31,7 @@ DATASET_COLUMNS = (
     "input",
     "output",
     "messages",
+    *TRAINING_COLUMNS,
     "source_code",
     "source",
     "generator_model",
@@ -30,6 +39,8 @@ DATASET_COLUMNS = (
     "judgement",
     "usage",
 )
+# The columns the `rejected` and `failed` configs share with the accepted ones.
+COMMON_COLUMNS = tuple(c for c in DATASET_COLUMNS if c not in TRAINING_COLUMNS)
 # Added in the `rejected` and `failed` configs.
 OUTCOME_COLUMNS = (
     "status",
@@ -74,10 +85,11 @@ def build_record(
     information = case.get("information") or ""
     alpaca_input = "" if information == NOINPUT else information
     output = case.get("solution") or ""
-    messages = []
+    prompt, completion = [], []
     if instruction and output:
-        prompt = f"{instruction}\n\n{alpaca_input}" if alpaca_input else instruction
-        messages = [{"role": "user", "content": prompt}, {"role": "assistant", "content": output}]
+        user = f"{instruction}\n\n{alpaca_input}" if alpaca_input else instruction
+        prompt = [{"role": "user", "content": user}]
+        completion = [{"role": "assistant", "content": output}]
     return {
         "id": row["id"],
         "task": row["task"],
@@ -86,7 +98,9 @@ def build_record(
         "instruction": instruction,
         "input": alpaca_input,
         "output": output,
-        "messages": messages,
+        "messages": prompt + completion,
+        "prompt": prompt,
+        "completion": completion,
         "source_code": row["code"],
         "source": row.get("source") or {},
         "generator_model": models[0],

@@ -3,7 +3,8 @@
 Layout (loadable with `datasets.load_dataset(DIR)` and `load_dataset(DIR, "repair")`):
 
     DIR/README.md                      dataset card with the configs
-    DIR/data/train-00000-of-00001.parquet        `default`: every accepted row
+    DIR/data/train-00000-of-00001.parquet        `default`: every accepted row (with the
+                                                 conversational `prompt` and `completion`)
     DIR/<task>/train-00000-of-00001.parquet      one config per code task (accepted rows)
     DIR/rejected/train-00000-of-00001.parquet    rejected rows with stage and reasons
     DIR/failed/train-00000-of-00001.parquet      rows without an answer or with an internal error
@@ -33,6 +34,7 @@ from cards.dataset_card import render_dataset_card
 from pipeline.corpus.rows import SOURCE_FIELDS
 from pipeline.generation.records import (
     ACCEPTED,
+    COMMON_COLUMNS,
     DATASET_COLUMNS,
     FAILED,
     OUTCOME_COLUMNS,
@@ -52,10 +54,13 @@ from pipeline.layout import (
 
 
 def features(source_fields: list[str], with_outcome: bool):
+    """The schema of the accepted configs, or with `with_outcome` of `rejected` and `failed`
+    (which have the outcome columns and not `prompt` / `completion`)."""
     from datasets import Features, Value
 
     text = Value("string")
     usage = {"prompt_tokens": Value("int64"), "completion_tokens": Value("int64")}
+    turns = [{"role": text, "content": text}]
     spec: dict[str, Any] = {
         "id": text,
         "task": text,
@@ -64,7 +69,9 @@ def features(source_fields: list[str], with_outcome: bool):
         "instruction": text,
         "input": text,
         "output": text,
-        "messages": [{"role": text, "content": text}],
+        "messages": turns,
+        "prompt": turns,
+        "completion": turns,
         "source_code": text,
         "source": {name: text for name in source_fields},
         "generator_model": text,
@@ -76,6 +83,7 @@ def features(source_fields: list[str], with_outcome: bool):
         "usage": {"generator": usage, "discriminator": usage},
     }
     if with_outcome:
+        spec = {name: spec[name] for name in COMMON_COLUMNS}
         spec.update(
             status=text,
             stage=text,
@@ -126,7 +134,7 @@ def write_dataset_folder(
         folder = staging / config_folder(name)
         if rows:
             folder.mkdir()
-            columns = [*DATASET_COLUMNS, *(OUTCOME_COLUMNS if with_outcome else ())]
+            columns = [*COMMON_COLUMNS, *OUTCOME_COLUMNS] if with_outcome else DATASET_COLUMNS
             table = [_row(r, columns, source_fields) for r in rows]
             Dataset.from_list(table, features=feats).to_parquet(str(folder / SHARD))
         elif name == DEFAULT_CONFIG:

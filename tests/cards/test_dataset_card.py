@@ -97,3 +97,19 @@ def test_size_categories():
     assert [size_category(n) for n in (0, 999, 1000, 20_000, 200_000, 2_000_000)] == [
         "n<1K", "n<1K", "1K<n<10K", "10K<n<100K", "100K<n<1M", "1M<n<10M",
     ]  # fmt: skip
+
+
+def test_card_shows_training_with_sfttrainer_on_the_prompt_completion_columns():
+    text = render()
+    assert 'train_dataset=load_dataset("me/codeocean", split="train"),' in text
+    assert "from trl import SFTConfig, SFTTrainer" in text
+    assert "- `prompt`, `completion` (accepted configs only): `messages` split into" in text
+    assert "(`messages == prompt + completion`)" in text
+
+
+def test_a_summary_without_row_counts_leaves_out_the_outcome_line():
+    # A folder written from records (the training tests' fixture) has a partial summary.
+    text = render(summary={"k": 8, "models": {"generator": "gen", "discriminator": "judge"}})
+    assert "Outcome:" not in text
+    assert "| generator | gen |" in text
+    assert "Outcome: 10 selected snippets, 6 accepted, 3 rejected,\n1 failed" in render()

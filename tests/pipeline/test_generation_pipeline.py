@@ -128,8 +128,15 @@ def test_pipeline_writes_every_config_and_the_summary_and_a_crash_keeps_them(
     assert (default.num_rows, rejected.num_rows, failed.num_rows) == (13, 2, 1)
     assert set(default.column_names) == {
         "id", "task", "language", "target_language", "instruction", "input", "output", "messages",
-        "source_code", "source", "generator_model", "discriminator_model", "judgement", "usage",
+        "prompt", "completion", "source_code", "source", "generator_model", "discriminator_model",
+        "judgement", "usage",
     }  # fmt: skip
+    # TRL's prompt-completion pair is the chat split in two; rejected rows are not training data.
+    for row in default:
+        assert row["messages"] == row["prompt"] + row["completion"]
+        assert row["completion"] == [{"role": "assistant", "content": row["output"]}]
+    assert {"prompt", "completion"}.isdisjoint(rejected.column_names + failed.column_names)
+    assert {"messages", "status", "reasons"} <= set(rejected.column_names)
     # The dataset card: Hub metadata naming every written config, `default` the default one,
     # and the run's figures.
     from huggingface_hub import DatasetCard
