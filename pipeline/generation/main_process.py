@@ -225,6 +225,27 @@ def card_context(recipe: Any, out: Path, records: list[dict[str, Any]]) -> dict[
     }
 
 
+def lineage(recipe: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Where the rows came from, for the model card of a checkpoint trained on them
+    (`training.data.dataset_lineage` reads it from `summary.json`).
+
+    `k` is the number of snippets selected (one row each, whatever became of it), which can be
+    less than the recipe's `selection.k`; `languages` are the selected snippets' languages, most
+    frequent first, since an empty `corpus.languages` in the recipe means all of them.
+    """
+    config = generation_config(recipe)
+    languages = Counter(r.get("language") or "unknown" for r in records)
+    return {
+        "recipe": recipe.name,
+        "corpus": recipe.corpus.source,
+        "languages": [name for name, _ in sorted(languages.items(), key=lambda i: (-i[1], i[0]))],
+        "embedding_model": recipe.embeddings.model,
+        "k": len(records),
+        "generator_model": config.generator.model,
+        "discriminator_model": config.discriminator.model,
+    }
+
+
 def write_generation_output(
     records: list[dict[str, Any]], recipe: Any, out: Path
 ) -> dict[str, Any]:
@@ -232,7 +253,7 @@ def write_generation_output(
     config = generation_config(recipe)
     stats_file = out / STATE_DIR / CALL_STATS_FILE
     call_stats = json.loads(stats_file.read_text()) if stats_file.exists() else None
-    summary = summarize(records, config, call_stats)
+    summary = {**summarize(records, config, call_stats), "lineage": lineage(recipe, records)}
     write_dataset_folder(
         records,
         out,
