@@ -12,15 +12,10 @@ into the model's input:
 
 from __future__ import annotations
 
+from training.formatting import ALPACA_NO_INPUT as ALPACA
 from wavecoder.errors import UserError
 
 TEMPLATES = ("alpaca", "chat", "plain")
-
-ALPACA = (
-    "Below is an instruction that describes a task. "
-    "Write a response that appropriately completes the request.\n\n"
-    "### Instruction:\n{instruction}\n\n### Response:\n"
-)
 
 # HumanEval, as in Magicoder's evaluation code, which WaveCoder's README points to.
 HUMANEVAL_INSTRUCTION = "Write a solution to the following problem:\n```python\n{prompt}\n```"

@@ -13,11 +13,15 @@ TASKS = ("generation", "summarization", "repair", "translation")
 class WaveCoderArguments:
     dataset_name: str = field(
         default=None,
-        metadata={"help": "CodeOcean dataset: a folder written by `wavecoder generate` or a Hub repo id."},
+        metadata={
+            "help": "CodeOcean dataset: a folder written by `wavecoder generate` or a Hub repo id."
+        },
     )
     dataset_revision: str | None = field(
         default=None,
-        metadata={"help": "Hub revision (branch, tag or commit) of `dataset_name`; recorded in the card."},
+        metadata={
+            "help": "Hub revision (branch, tag or commit) of `dataset_name`; recorded in the card."
+        },
     )
     dataset_configs: list[str] = field(
         default_factory=lambda: ["default"],
@@ -28,7 +32,9 @@ class WaveCoderArguments:
     )
     drop_tasks: list[str] = field(
         default_factory=list,
-        metadata={"help": "Tasks left out of the chosen configs (the paper's drop-one-task ablation)."},
+        metadata={
+            "help": "Tasks left out of the chosen configs (the paper's drop-one-task ablation)."
+        },
     )
     max_train_rows: int | None = field(
         default=None,
@@ -50,9 +56,13 @@ class WaveCoderArguments:
     )
     merge_adapter: bool = field(
         default=False,
-        metadata={"help": "LoRA/QLoRA: also write (and push) the adapter merged into the base model."},
+        metadata={
+            "help": "LoRA/QLoRA: also write (and push) the adapter merged into the base model."
+        },
     )
     model_license: str | None = field(
         default=None,
-        metadata={"help": "The card's `license` (the base model's); read from the base model's card when unset."},
+        metadata={
+            "help": "The card's `license` (the base model's); read from the base model's card when unset."
+        },
     )

@@ -46,12 +46,19 @@ def _alpaca_chat_template() -> str:
         "{%- for message in messages %}"
         "{%- if message['role'] == 'user' %}"
         "{%- if message['input'] is defined and message['input'] %}"
-        "{{ " + _jinja_literal(with_input[0]) + " + message['content'] + "
-        + _jinja_literal(between[0]) + " + message['input'] + " + _jinja_literal(between[1])
+        "{{ "
+        + _jinja_literal(with_input[0])
+        + " + message['content'] + "
+        + _jinja_literal(between[0])
+        + " + message['input'] + "
+        + _jinja_literal(between[1])
         + " }}"
         "{%- else %}"
-        "{{ " + _jinja_literal(no_input[0]) + " + message['content'] + "
-        + _jinja_literal(no_input[1]) + " }}"
+        "{{ "
+        + _jinja_literal(no_input[0])
+        + " + message['content'] + "
+        + _jinja_literal(no_input[1])
+        + " }}"
         "{%- endif %}"
         "{%- elif message['role'] == 'assistant' %}"
         "{{ message['content'] + eos_token }}"
@@ -80,11 +87,16 @@ def prompt_completion(row: dict[str, Any], prompt_format: str) -> dict[str, list
     if prompt_format == "alpaca":
         user = {"role": "user", "content": row["instruction"], "input": row.get("input") or ""}
     elif prompt_format == "chat":
-        user = dict(row["prompt"][0]) if row.get("prompt") else {
-            "role": "user",
-            "content": f"{row['instruction']}\n\n{row['input']}" if row.get("input")
-            else row["instruction"],
-        }
+        user = (
+            dict(row["prompt"][0])
+            if row.get("prompt")
+            else {
+                "role": "user",
+                "content": f"{row['instruction']}\n\n{row['input']}"
+                if row.get("input")
+                else row["instruction"],
+            }
+        )
     else:
         raise UserError(
             f"unknown prompt_format {prompt_format!r}: use one of {', '.join(PROMPT_FORMATS)}"

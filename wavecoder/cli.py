@@ -62,7 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore", category=DeprecationWarning)
     warnings.filterwarnings("ignore", message=".*'default' attribute with value None.*")
     parser = build_parser()
-    args = parser.parse_args(argv)
+    # A command that forwards flags to another parser (`train` to TRL's) takes what is unknown here.
+    args, extra = parser.parse_known_args(argv)
+    if extra and not getattr(args, "passthrough", False):
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     if args.verbose:
         os.environ.setdefault("DISTILABEL_LOG_LEVEL", "INFO")
     logging.basicConfig(
@@ -73,6 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "func", None):
         parser.print_help()
         return 2
+    if getattr(args, "passthrough", False):
+        return run_command(args.command, lambda: args.func(args, extra), verbose=args.verbose)
     return run_command(args.command, lambda: args.func(args), verbose=args.verbose)
 
 

@@ -48,9 +48,14 @@ def codeocean_records() -> list[dict]:
                           "license": "apache-2.0"}}  # fmt: skip
         case = {"instruction": instruction, "information": input or "<noinput>", "solution": output}
         records.append(
-            build_record(row, status=ACCEPTED, stage="judgement", case=case,
-                         target_language="go" if task == "translation" else None,
-                         models=("gen-model", "judge-model"))  # fmt: skip
+            build_record(
+                row,
+                status=ACCEPTED,
+                stage="judgement",
+                case=case,
+                target_language="go" if task == "translation" else None,
+                models=("gen-model", "judge-model"),
+            )
         )
     return records
 
@@ -75,9 +80,10 @@ def train_tokenizer(folder: Path, texts: list[str]):
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
     trainer = trainers.BpeTrainer(
-        vocab_size=600, special_tokens=["<s>", "</s>", "<pad>"],
+        vocab_size=600,
+        special_tokens=["<s>", "</s>", "<pad>"],
         initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )  # fmt: skip
+    )
     tokenizer.train_from_iterator(texts, trainer)
     fast = PreTrainedTokenizerFast(
         tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
@@ -93,11 +99,18 @@ def tiny_llama(folder: Path, texts: list[str]) -> Path:
 
     tokenizer = train_tokenizer(folder, texts)
     config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
-        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=512,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id, tie_word_embeddings=True,
-    )  # fmt: skip
+        vocab_size=len(tokenizer),
+        hidden_size=64,
+        intermediate_size=128,
+        num_hidden_layers=2,
+        num_attention_heads=4,
+        num_key_value_heads=2,
+        max_position_embeddings=512,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
     torch.manual_seed(0)
     LlamaForCausalLM(config).save_pretrained(folder)
     return folder
