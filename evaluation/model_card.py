@@ -4,8 +4,10 @@
 datasets ``openai_humaneval``, ``mbpp``, ``bigcode/humanevalpack`` with the language as config;
 metric ``pass@k`` in percent, as papers and leaderboards print it). `update_model_card` adds them to
 a local model card's YAML front matter (the training issue's card), replacing entries for the same
-dataset, config and metric, and keeping everything else. A HumanEvalPack "average" entry is
-published only when all six languages were scored; otherwise only the per-language entries.
+dataset, config and metric, and keeping everything else; in a card written by `wavecoder train` it
+also rewrites the body's scores table (between `cards.model_card.SCORES_START` and `SCORES_END`).
+A HumanEvalPack "average" entry is published only when all six languages were scored; otherwise
+only the per-language entries.
 `generations_folder` lays out what `push_generations` uploads: one folder, and dataset config, per
 benchmark and language (``humaneval``, ``mbpp``, ``humanevalfix-python``, ``humanevalfix-js``...),
 each with ``results.jsonl`` (every prompt, raw generation, completion and verdict) and
@@ -18,6 +20,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from cards.model_card import SCORES_END, SCORES_START
 from evaluation.benchmarks import Benchmark
 from evaluation.languages import LANGUAGES
 
@@ -110,9 +113,29 @@ def update_model_card(path: str | Path, results: list, *, model_name: str | None
     kept = [r for r in (card.data.eval_results or []) if _key(r) not in fresh]
     card.data.eval_results = kept + list(results)
     card.data.model_name = card.data.model_name or model_name or path.parent.resolve().name
+    card.text = refresh_scores_table(card.text, card.data.eval_results)
     path.parent.mkdir(parents=True, exist_ok=True)
     card.save(path)
     return path
+
+
+def scores_table(results: list) -> str:
+    """A Markdown table of `results` (benchmark, metric, value in %), sorted by benchmark."""
+    rows = sorted(results, key=lambda r: (r.dataset_name, r.metric_type))
+    lines = ["| benchmark | metric | value (%) |", "|---|---|---|"]
+    lines += [f"| {r.dataset_name} | {r.metric_type} | {r.metric_value:.1f} |" for r in rows]
+    return "\n".join(lines)
+
+
+def refresh_scores_table(text: str, results: list) -> str:
+    """`text` with the part between the scores markers replaced by `scores_table(results)`;
+    unchanged when it has no markers (a card not written by `wavecoder train`)."""
+    start, end = text.find(SCORES_START), text.find(SCORES_END)
+    if start < 0 or end < start or not results:
+        return text
+    table = scores_table(results)
+    note = "Scored by `wavecoder evaluate` in a sandbox; the card's `model-index` holds the same values."
+    return f"{text[: start + len(SCORES_START)]}\n{table}\n\n{note}\n{text[end:]}"
 
 
 def config_name(benchmark: Benchmark, language: str) -> str:
