@@ -95,7 +95,8 @@ def finish_run(
     write_model_card(out, **card, adapter=adapter, merged_repo_id=merged_repo, log_history=history)
     if adapter and script_args.merge_adapter:
         merged = merge_adapter(out, model_args, tokenizer)
-        write_model_card(merged, **card, adapter=False, log_history=history)
+        merged_card = {**card, "repo_id": merged_repo, "model_name": f"{card['model_name']}-merged"}
+        write_model_card(merged, **merged_card, adapter=False, log_history=history)
     if repo_id:
         push(out, repo_id, merged_repo)
     return out

@@ -64,8 +64,13 @@ def write_codeocean(folder: Path) -> Path:
     """A CodeOcean dataset folder (every config) with the records of `CASES`."""
     from pipeline.generation.writer import write_dataset_folder
 
-    summary = {"selected": len(CASES), "accepted": len(CASES), "k": len(CASES),
-               "generator_model": "gen-model", "discriminator_model": "judge-model"}  # fmt: skip
+    summary = {
+        "rows": len(CASES), "accepted": len(CASES), "rejected": 0, "failed": 0,
+        "models": {"generator": "gen-model", "discriminator": "judge-model"},
+        "lineage": {"recipe": "fixture", "corpus": "stdlib", "languages": ["python", "go"],
+                    "embedding_model": "offline:all-MiniLM-L6-v2", "k": len(CASES),
+                    "generator_model": "gen-model", "discriminator_model": "judge-model"},
+    }  # fmt: skip
     write_dataset_folder(codeocean_records(), folder, tasks=list(TASKS), summary=summary)
     return folder
 
