@@ -13,11 +13,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+from pipeline.layout import SHARD_PATTERN, SUMMARY_FILE, config_folder
 from training.configs import TASKS, WaveCoderArguments
 from training.formatting import prompt_completion
 from wavecoder.errors import UserError
-
-SUMMARY_FILE = "summary.json"
 
 
 def is_local(name: str) -> bool:
@@ -63,29 +62,45 @@ def load_training_rows(args: WaveCoderArguments):
 
 
 def _load_config(args: WaveCoderArguments, config: str):
+    if is_local(args.dataset_name):
+        return _local_config(Path(args.dataset_name).expanduser(), config)
     from datasets import load_dataset
 
     try:
         return load_dataset(
-            str(Path(args.dataset_name).expanduser())
-            if is_local(args.dataset_name)
-            else args.dataset_name,
-            config,
-            split="train",
-            revision=args.dataset_revision,
+            args.dataset_name, config, split="train", revision=args.dataset_revision
         )
     except ValueError as exc:
-        if "BuilderConfig" in str(exc) or "config" in str(exc).lower():
-            raise UserError(
-                f"{args.dataset_name} has no config {config!r} with rows; "
-                f"choose from default, {', '.join(TASKS)} ({exc})"
-            ) from None
-        raise
+        raise UserError(
+            f"{args.dataset_name} has no config {config!r} with rows; "
+            f"choose from default, {', '.join(TASKS)} ({exc})"
+        ) from None
     except FileNotFoundError as exc:
         raise UserError(
             f"cannot load {args.dataset_name}: it is neither a dataset folder written by "
             f"`wavecoder generate` nor a reachable Hub dataset ({exc})"
         ) from None
+
+
+def _local_config(folder: Path, config: str):
+    """A config of a local folder, read from its parquet shards.
+
+    Not through `load_dataset(folder)`: datasets 5.2 keys its cache of a local folder by the
+    folder's name and the card's `configs`, not by the files, so a regenerated folder, or another
+    folder of the same name, would silently give the rows cached before.
+    """
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from datasets import Dataset
+
+    shards = sorted((folder / config_folder(config)).glob(SHARD_PATTERN))
+    if not shards:
+        present = [c for c in ("default", *TASKS) if (folder / config_folder(c)).is_dir()]
+        raise UserError(
+            f"{folder} has no config {config!r} with rows (it has: {', '.join(present) or 'none'}"
+            "); is it a folder written by `wavecoder generate`?"
+        )
+    return Dataset(pa.concat_tables([pq.read_table(shard) for shard in shards]))
 
 
 def dataset_lineage(args: WaveCoderArguments, rows_per_task: dict[str, int]) -> dict[str, Any]:

