@@ -37,6 +37,7 @@ def render_dataset_card(
     languages: Counter | dict[str, int] | None = None,
     repo_id: str = "PATH_OR_REPO_ID",
     written: list[str] | None = None,
+    sizes: dict[str, dict[str, int]] | None = None,
 ) -> str:
     """A dataset card (YAML front matter + Markdown) for a CodeOcean folder.
 
@@ -44,7 +45,11 @@ def render_dataset_card(
     examples name only the configs that have files (``written``; default: those with rows, since
     ``datasets`` cannot load an empty split); the others are listed as not declared;
     ``default`` is marked as the default config so no other config becomes the implicit one. ``recipe`` is the run's
-    recipe as a dict (`Recipe.to_dict()`); ``corpus_report`` the filters' counts.
+    recipe as a dict (`Recipe.to_dict()`); ``corpus_report`` the filters' counts. ``sizes``:
+    per config with a file, ``num_bytes`` (Arrow) and ``download_size`` (parquet bytes), declared
+    as ``dataset_info``: besides showing on the Hub, it is how `datasets` tells this folder from an
+    earlier one at the same path (datasets 5.2 keys its cache of a local folder by the card's
+    metadata, not by the files).
     """
     from huggingface_hub import DatasetCardData
 
@@ -66,6 +71,23 @@ def render_dataset_card(
             }
             for name in loadable
         ],
+        dataset_info=[
+            {
+                "config_name": name,
+                "splits": [
+                    {
+                        "name": "train",
+                        "num_examples": ordered[name],
+                        "num_bytes": sizes[name]["num_bytes"],
+                    }
+                ],
+                "download_size": sizes[name]["download_size"],
+                "dataset_size": sizes[name]["num_bytes"],
+            }
+            for name in loadable
+            if name in (sizes or {})
+        ]
+        or None,
     )
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True

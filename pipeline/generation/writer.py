@@ -127,7 +127,7 @@ def write_dataset_folder(
         configs[task] = ([r for r in accepted if r["task"] == task], False)
     configs[REJECTED] = ([r for r in records if r["status"] == REJECTED], True)
     configs[FAILED] = ([r for r in records if r["status"] == FAILED], True)
-    counts = {}
+    counts, sizes = {}, {}
     for name, (rows, with_outcome) in configs.items():
         counts[name] = len(rows)
         feats = features(source_fields, with_outcome)
@@ -136,7 +136,12 @@ def write_dataset_folder(
             folder.mkdir()
             columns = [*COMMON_COLUMNS, *OUTCOME_COLUMNS] if with_outcome else DATASET_COLUMNS
             table = [_row(r, columns, source_fields) for r in rows]
-            Dataset.from_list(table, features=feats).to_parquet(str(folder / SHARD))
+            dataset = Dataset.from_list(table, features=feats)
+            dataset.to_parquet(str(folder / SHARD))
+            sizes[name] = {
+                "num_bytes": dataset.data.nbytes,
+                "download_size": (folder / SHARD).stat().st_size,
+            }
         elif name == DEFAULT_CONFIG:
             folder.mkdir()
             pq.ParquetWriter(str(folder / SHARD), feats.arrow_schema).close()  # the schema only
@@ -144,7 +149,12 @@ def write_dataset_folder(
         (staging / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
     written = [name for name in configs if (staging / config_folder(name)).exists()]
     card = render_dataset_card(
-        title=title, configs=counts, summary=summary, written=written, **(card_context or {})
+        title=title,
+        configs=counts,
+        summary=summary,
+        written=written,
+        sizes=sizes,
+        **(card_context or {}),
     )
     (staging / README).write_text(card, encoding="utf-8")
     _swap_in(staging, out, [config_folder(name) for name in configs] + [SUMMARY_FILE, README])

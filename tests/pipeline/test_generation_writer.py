@@ -160,3 +160,20 @@ def test_every_config_the_card_names_loads(tmp_path):
     assert counts["failed"] == 0 and "failed" not in declared
     assert "not declared (`datasets` cannot load an empty split):" in card
     assert "`summarization`, `repair`, `translation`, `failed`." in card
+
+
+def test_load_dataset_gives_the_rows_there_now_after_a_rewrite_and_across_same_named_folders(
+    tmp_path,
+):
+    """datasets 5.2 keys its cache of a local folder by the card's metadata, not by the files;
+    the card's `dataset_info` (rows and bytes per config) is what tells two writes apart."""
+    from datasets import load_dataset
+
+    first, second = tmp_path / "a" / "codeocean", tmp_path / "b" / "codeocean"
+    write_dataset_folder(records("accepted", 3), first, tasks=list(all_tasks()))
+    write_dataset_folder(records("accepted", 5), second, tasks=list(all_tasks()))
+    assert len(load_dataset(str(first), split="train")) == 3
+    assert len(load_dataset(str(second), split="train")) == 5
+    write_dataset_folder(records("accepted", 2), first, tasks=list(all_tasks()))
+    assert len(load_dataset(str(first), split="train")) == 2
+    assert len(load_dataset(str(first), "generation", split="train")) == 2
