@@ -48,6 +48,38 @@ if ! "$PYTHON" -c "import torch" 2>/dev/null; then
   "$PYTHON" -m pip install "torch==2.13.0"
 fi
 "$PYTHON" -m pip install -e ".[dev]"
+
+# AutoTrain Advanced, only to check training/autotrain/*.yaml with AutoTrain's own parser
+# (tests/training/test_autotrain.py). autotrain-advanced 0.8.36 pins transformers 4.48, trl 0.13
+# and peft 0.14, which clash with ours, so it gets its own venv (WAVECODER_AUTOTRAIN_VENV, default
+# ~/.cache/wavecoder/autotrain-venv) holding only itself and loguru, installed without their
+# dependencies; a .pth file there puts this environment's packages (torch, transformers,
+# pydantic, ...) behind them, which is enough to parse configs, not to train
+# (training/autotrain/README.md installs AutoTrain for that). About 10 s. A failure here (e.g. no
+# PyPI) is printed and set-up goes on; the test then skips, or fails where every tool is required
+# (see above).
+AUTOTRAIN_VENV=${WAVECODER_AUTOTRAIN_VENV:-$HOME/.cache/wavecoder/autotrain-venv}
+autotrain_venv() {
+  "$PYTHON" -m venv "$AUTOTRAIN_VENV" || return 1
+  local site
+  site=$("$AUTOTRAIN_VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
+    || return 1
+  # A .pth line starting with `import` runs at start-up; addsitedir also reads the .pth files of
+  # this environment (editable installs), which a plain path line would not.
+  "$PYTHON" -c 'import sysconfig; p = sysconfig.get_paths(); print("import site; " + "; ".join(
+    f"site.addsitedir({d!r})" for d in dict.fromkeys([p["purelib"], p["platlib"]])))' \
+    >"$site/wavecoder-env.pth" || return 1
+  "$AUTOTRAIN_VENV/bin/python" -m pip install -q --no-deps "autotrain-advanced==0.8.36" "loguru>=0.7"
+}
+if "$AUTOTRAIN_VENV/bin/python" -c "from importlib.metadata import version as v; \
+assert v('autotrain-advanced') == '0.8.36' and v('loguru')" 2>/dev/null; then
+  echo "setup: AutoTrain environment (config checks only) already at $AUTOTRAIN_VENV"
+elif autotrain_venv; then
+  echo "setup: AutoTrain environment (config checks only) created at $AUTOTRAIN_VENV"
+else
+  echo "setup: could not create the AutoTrain environment at $AUTOTRAIN_VENV (see above);" \
+    "tests/training/test_autotrain.py skips it (and fails in CI)" >&2
+fi
 # Prints each language's outcome ("go: prepared in ...", "rust: not prepared: <why>").
 "$PYTHON" -m wavecoder evaluate --prepare-toolchains go rust || true
 # Which languages evaluation scores and which it skips, with the reason; fails where every
