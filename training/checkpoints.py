@@ -1,6 +1,10 @@
 """Resuming a killed run: `--resume_from_checkpoint true` finds the last `checkpoint-N` of the
 output folder (a path names one), so a run restarted with the same command continues where its
-last save left it: same optimizer state, scheduler step and data order."""
+last save left it: same optimizer state, scheduler step and data order.
+
+`--resume_from_checkpoint hub` continues from the `last-checkpoint` folder that `hub_strategy:
+checkpoint` pushed to `hub_model_id` at every save: how a new HF Job picks up after one that died
+(its disk is gone), losing at most one save interval."""
 
 from __future__ import annotations
 
@@ -9,6 +13,8 @@ from pathlib import Path
 from wavecoder.errors import UserError
 
 YES = ("true", "yes", "1", "last")
+HUB = "hub"
+HUB_CHECKPOINT = "last-checkpoint"  # where transformers' `hub_strategy: checkpoint` pushes
 
 
 def resume_checkpoint(training_args) -> str | None:
@@ -18,6 +24,8 @@ def resume_checkpoint(training_args) -> str | None:
     value = training_args.resume_from_checkpoint
     if value is None or str(value).lower() in ("false", "no", "0", ""):
         return None
+    if str(value).lower() == HUB:
+        return hub_checkpoint(training_args)
     if str(value).lower() in YES:
         out = Path(training_args.output_dir)
         last = get_last_checkpoint(str(out)) if out.is_dir() else None
@@ -30,3 +38,26 @@ def resume_checkpoint(training_args) -> str | None:
     if not Path(value).is_dir():
         raise UserError(f"--resume_from_checkpoint: no checkpoint folder {value}")
     return str(value)
+
+
+def hub_checkpoint(training_args) -> str:
+    """Download `hub_model_id`'s `last-checkpoint` into the output folder; its path."""
+    from huggingface_hub import snapshot_download
+
+    repo_id = training_args.hub_model_id
+    if not repo_id:
+        raise UserError("--resume_from_checkpoint hub needs --hub_model_id (the repo pushed to)")
+    out = Path(training_args.output_dir)
+    try:
+        snapshot_download(
+            repo_id, allow_patterns=[f"{HUB_CHECKPOINT}/*"], local_dir=str(out),
+            token=training_args.hub_token,
+        )  # fmt: skip
+    except Exception as exc:  # unreachable, missing repo, no access
+        raise UserError(f"cannot download {repo_id}/{HUB_CHECKPOINT}: {exc}") from None
+    if not (out / HUB_CHECKPOINT / "trainer_state.json").is_file():
+        raise UserError(
+            f"{repo_id} has no {HUB_CHECKPOINT}/ yet (a run with push_to_hub and `hub_strategy: "
+            "checkpoint` pushes one at each save); start without --resume_from_checkpoint"
+        )
+    return str(out / HUB_CHECKPOINT)

@@ -35,6 +35,12 @@ def register(subparsers) -> None:
     )
     job.add_argument("--namespace", help="user or organization that runs the job")
     job.add_argument(
+        "--package",
+        metavar="SPEC",
+        help="how the job installs wavecoder (default: this checkout's git URL at HEAD, or the "
+        "installed version)",
+    )
+    job.add_argument(
         "--dry-run", action="store_true", help="print the Jobs request and send nothing"
     )
     p.set_defaults(func=train, passthrough=True, parser=p)
@@ -64,7 +70,7 @@ def train(args, extra: list[str]) -> int:
 
         return launch_job(
             args.config, extra, flavor=args.flavor, timeout=args.timeout,
-            namespace=args.namespace, dry_run=args.dry_run,
+            namespace=args.namespace, dry_run=args.dry_run, package=args.package,
         )  # fmt: skip
     from training.sft import run
 

@@ -1,7 +1,6 @@
 # /// script
 # requires-python = ">=3.10"
 # dependencies = [
-#     "wavecoder",
 #     "trl>=1.16",
 #     "transformers>=4.56",
 #     "peft>=0.15",
@@ -11,6 +10,8 @@
 #     "matplotlib>=3.8",
 # ]
 # ///
+# The wavecoder package itself is not on PyPI: `wavecoder train --job` adds it with `uv run --with`
+# (a git URL of this repository); locally, `pip install -e .` provides it.
 """Fine-tune a code model on CodeOcean with TRL's SFTTrainer: WaveCoder's training step.
 
 The loss is on the response only: each row is a conversational prompt-completion pair, in the

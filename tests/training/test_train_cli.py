@@ -178,3 +178,21 @@ def test_small_recipe_end_to_end_on_a_generated_folder_then_evaluate_fills_the_c
         ("openai_humaneval", "pass@1", 100.0)
     ]
     assert "gen-model" in filled.text  # the body survived
+
+
+def test_train_job_dry_run_prints_the_request_and_sends_nothing():
+    env = {**os.environ, "HF_ENDPOINT": "http://127.0.0.1:9", "HF_TOKEN": "hf_secretvalue123"}
+    process = train(
+        "--job", "--dry-run", "--flavor", "a10g-small", "--timeout", "2h",
+        "--package", "wavecoder @ git+https://github.com/ORG/wavecoder@abc",
+        "--config", str(SMALL), "--dataset_name", "ORG/codeocean", "--hub_model_id", "ORG/m",
+        "--learning_rate", "1e-4", env=env,
+    )  # fmt: skip
+    stdout, stderr = process.communicate(timeout=120)
+    assert process.returncode == 0, stderr[-2000:]
+    assert "dry run: nothing is sent" in stdout and "timeout:      7200 s" in stdout
+    assert "--learning_rate 1e-4" in stdout and "--push_to_hub true" in stdout
+    assert "hf_secretvalue123" not in stdout + stderr
+    refused = train("--dry-run", "--config", str(SMALL))
+    _, stderr = refused.communicate(timeout=120)
+    assert refused.returncode == 2 and "add --job" in stderr
