@@ -62,7 +62,8 @@ def parse_args(argv: list[str] | None = None):
     from wavecoder.errors import UserError
 
     argv = list(sys.argv[1:] if argv is None else argv)
-    check_device(argv)
+    if not {"-h", "--help"} & set(argv):  # help lists every flag, whatever the machine
+        check_device(argv)
     parser = TrlParser((WaveCoderArguments, SFTConfig, ModelConfig))
     try:
         return parser.parse_args_and_config(args=argv)
