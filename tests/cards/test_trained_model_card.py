@@ -10,6 +10,7 @@ from types import SimpleNamespace
 import pytest
 import yaml
 from huggingface_hub import ModelCard
+from tiny_models import BYTE_ALPHABET_SIZE, bpe_tokenizer, tiny_llama
 
 from cards import model_card
 from cards.model_card import (
@@ -51,41 +52,17 @@ LINEAGE = {
 }
 
 
-def tiny_tokenizer():
-    """A byte-level tokenizer with no merges (every byte one token): nothing to train."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    specials = ["<s>", "</s>", "<pad>"]
-    vocab = {tok: i for i, tok in enumerate(specials + sorted(pre_tokenizers.ByteLevel.alphabet()))}
-    tokenizer = Tokenizer(models.BPE(vocab=vocab, merges=[]))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    tokenizer.add_special_tokens(specials)
-    return PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
-    )
-
-
 def train_tiny(folder, peft_config=None):
     """Two optimizer steps of SFTTrainer on a 2-layer Llama (hidden 32) saved in `folder/base`,
     with the Alpaca prompt as its chat template; returns the trainer."""
-    import torch
     from datasets import Dataset
-    from transformers import LlamaConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
     from trl import SFTConfig, SFTTrainer
 
-    tokenizer = prepare_tokenizer(tiny_tokenizer(), "alpaca")
-    config = LlamaConfig(
-        vocab_size=len(tokenizer), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=1024,
-        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
-    )  # fmt: skip
-    torch.manual_seed(0)
-    base = folder / "base"
-    LlamaForCausalLM(config).save_pretrained(base)
-    tokenizer.save_pretrained(base)
+    # No merges (every byte one token): a vocab of only the specials and the bytes.
+    byte_tokenizer = bpe_tokenizer([], vocab_size=3 + BYTE_ALPHABET_SIZE, pad_token="<pad>")
+    tokenizer = prepare_tokenizer(byte_tokenizer, "alpaca")
+    base = tiny_llama(folder / "base", tokenizer, heads=2)
     args = SFTConfig(
         output_dir=str(folder / "out"), max_steps=2, per_device_train_batch_size=2,
         gradient_accumulation_steps=2, learning_rate=1e-3, lr_scheduler_type="cosine",

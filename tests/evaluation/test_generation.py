@@ -7,6 +7,7 @@ import json
 
 import pytest
 from scripted_server import Reply, ScriptedServer
+from tiny_models import bpe_tokenizer, tiny_llama
 
 from evaluation.benchmarks import get_benchmark
 from evaluation.generation import GenerationConfig, TransformersGenerator
@@ -24,43 +25,12 @@ CHAT_TEMPLATE = (
 def tiny_model(tmp_path_factory):
     """A randomly initialised 2-layer Llama with a byte-level BPE tokenizer trained here, which
     adds BOS like most code models' tokenizers."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, processors, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    folder = tmp_path_factory.mktemp("tiny-model")
     problems = get_benchmark("humaneval").load()
     corpus = [p.prompt + p.data["canonical_solution"] for p in problems.values()]
-    bpe = Tokenizer(models.BPE(unk_token="<unk>"))
-    bpe.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    bpe.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=400,
-        special_tokens=["<unk>", "<s>", "</s>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    tokenizer = bpe_tokenizer(
+        corpus, vocab_size=400, unk_token="<unk>", add_bos=True, chat_template=CHAT_TEMPLATE
     )
-    bpe.train_from_iterator(corpus, trainer)
-    bos_id = bpe.token_to_id("<s>")
-    bpe.post_processor = processors.TemplateProcessing(
-        single="<s> $A", pair="<s> $A <s> $B", special_tokens=[("<s>", bos_id)]
-    )
-    tokenizer = PreTrainedTokenizerFast(
-        tokenizer_object=bpe, unk_token="<unk>", bos_token="<s>", eos_token="</s>"
-    )
-    tokenizer.chat_template = CHAT_TEMPLATE
-    tokenizer.save_pretrained(folder)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
-        hidden_size=32,
-        intermediate_size=64,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=4,
-        max_position_embeddings=2048,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-    )
-    LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
+    return tiny_llama(tmp_path_factory.mktemp("tiny-model"), tokenizer, max_positions=2048)
 
 
 def read_jsonl(path):

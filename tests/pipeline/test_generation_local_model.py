@@ -22,6 +22,7 @@ import pytest
 import yaml
 from generation_fixtures import SNIPPETS, teacher
 from scripted_server import ScriptedServer
+from tiny_models import bpe_tokenizer, tiny_llama
 
 from pipeline.generation.main_process import (
     add_generation_steps,
@@ -44,40 +45,17 @@ POSTFILTER_CHECKS = {
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory) -> Path:
     """A 2-layer Llama with a byte-level BPE tokenizer trained on a few lines, and a chat template."""
-    import torch
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import LlamaConfig, LlamaForCausalLM, PreTrainedTokenizerFast
-
-    out = tmp_path_factory.mktemp("tiny-llama")
-    tokenizer = Tokenizer(models.BPE(unk_token="<unk>"))
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
+    tokenizer = bpe_tokenizer(
+        [s["code"] for s in SNIPPETS] * 4,
         vocab_size=400,
-        special_tokens=["<unk>", "<s>", "</s>", "<pad>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tokenizer.train_from_iterator([s["code"] for s in SNIPPETS] * 4, trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer,
-        bos_token="<s>",
-        eos_token="</s>",
         unk_token="<unk>",
         pad_token="<pad>",
+        chat_template=(
+            "{% for m in messages %}<s>{{ m['role'] }}\n{{ m['content'] }}</s>\n{% endfor %}"
+            "{% if add_generation_prompt %}<s>assistant\n{% endif %}"
+        ),
     )
-    fast.chat_template = (
-        "{% for m in messages %}<s>{{ m['role'] }}\n{{ m['content'] }}</s>\n{% endfor %}"
-        "{% if add_generation_prompt %}<s>assistant\n{% endif %}"
-    )
-    fast.save_pretrained(out)
-    torch.manual_seed(0)
-    config = LlamaConfig(
-        vocab_size=len(fast), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-        num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=4096,
-        bos_token_id=1, eos_token_id=2, pad_token_id=3,
-    )  # fmt: skip
-    LlamaForCausalLM(config).save_pretrained(out)
-    return out
+    return tiny_llama(tmp_path_factory.mktemp("tiny-llama"), tokenizer, heads=2, max_positions=4096)
 
 
 def run_local(tmp_path: Path, llm: dict, generator: dict | None = None) -> Path:

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+# Module import: this module's own `tiny_llama` keeps its (folder, texts) signature.
+import tiny_models
+from tiny_models import bpe_tokenizer
+
 TASKS = ("generation", "summarization", "repair", "translation")
 
 # (task, language, instruction, input, output, source code): short, distinct, memorisable.
@@ -78,47 +82,23 @@ def write_codeocean(folder: Path) -> Path:
 def train_tokenizer(folder: Path, texts: list[str]):
     """A byte-level BPE tokenizer trained on `texts`, saved to `folder` (no chat template, like a
     base model's)."""
-    from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
-    from transformers import PreTrainedTokenizerFast
-
-    tokenizer = Tokenizer(models.BPE())
-    tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
-    tokenizer.decoder = decoders.ByteLevel()
-    trainer = trainers.BpeTrainer(
-        vocab_size=600,
-        special_tokens=["<s>", "</s>", "<pad>"],
-        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-    )
-    tokenizer.train_from_iterator(texts, trainer)
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tokenizer, bos_token="<s>", eos_token="</s>", pad_token="<pad>"
-    )
-    fast.save_pretrained(folder)
-    return fast
+    tokenizer = bpe_tokenizer(texts, vocab_size=600, pad_token="<pad>")
+    tokenizer.save_pretrained(folder)
+    return tokenizer
 
 
 def tiny_llama(folder: Path, texts: list[str]) -> Path:
     """A randomly initialised Llama-shaped causal LM with its tokenizer, saved to `folder`."""
-    import torch
-    from transformers import LlamaConfig, LlamaForCausalLM
-
-    tokenizer = train_tokenizer(folder, texts)
-    config = LlamaConfig(
-        vocab_size=len(tokenizer),
+    return tiny_models.tiny_llama(
+        folder,
+        train_tokenizer(folder, texts),
         hidden_size=64,
         intermediate_size=128,
-        num_hidden_layers=2,
-        num_attention_heads=4,
-        num_key_value_heads=2,
-        max_position_embeddings=512,
-        bos_token_id=tokenizer.bos_token_id,
-        eos_token_id=tokenizer.eos_token_id,
-        pad_token_id=tokenizer.pad_token_id,
+        heads=4,
+        kv_heads=2,
+        max_positions=512,
         tie_word_embeddings=True,
     )
-    torch.manual_seed(0)
-    LlamaForCausalLM(config).save_pretrained(folder)
-    return folder
 
 
 def corpus_texts() -> list[str]:
