@@ -54,7 +54,14 @@ def hub_checkpoint(training_args) -> str:
             token=training_args.hub_token,
         )  # fmt: skip
     except Exception as exc:  # unreachable, missing repo, no access
-        raise UserError(f"cannot download {repo_id}/{HUB_CHECKPOINT}: {exc}") from None
+        from huggingface_hub.errors import RepositoryNotFoundError
+
+        reason = (
+            "no such repo, or your token cannot read it"
+            if isinstance(exc, RepositoryNotFoundError)
+            else " ".join(str(exc).split())  # one line: the Hub's errors span several
+        )
+        raise UserError(f"cannot download {repo_id}/{HUB_CHECKPOINT}: {reason}") from None
     if not (out / HUB_CHECKPOINT / "trainer_state.json").is_file():
         raise UserError(
             f"{repo_id} has no {HUB_CHECKPOINT}/ yet (a run with push_to_hub and `hub_strategy: "

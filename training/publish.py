@@ -12,10 +12,15 @@ import time
 from pathlib import Path
 from typing import Any
 
+from training.checkpoints import HUB_CHECKPOINT
+
 MERGED_DIR = "merged"
 TRAINER_STATE = "trainer_state.json"
-# Left out of the upload: intermediate checkpoints (pushed separately by `hub_strategy`) and logs.
-NOT_UPLOADED = ["checkpoint-*", "checkpoint-*/**", "runs/**", MERGED_DIR, f"{MERGED_DIR}/**"]
+# Left out of the upload: intermediate checkpoints (pushed separately by `hub_strategy`), logs, and
+# the `last-checkpoint` a `--resume_from_checkpoint hub` run downloaded (older than the one the
+# Trainer pushed since).
+NOT_UPLOADED = ["checkpoint-*", "checkpoint-*/**", "runs/**", MERGED_DIR, f"{MERGED_DIR}/**",
+                HUB_CHECKPOINT, f"{HUB_CHECKPOINT}/**"]  # fmt: skip
 
 
 def end_of_response_ids(tokenizer) -> list[int]:
@@ -65,7 +70,8 @@ def finish_run(
     out = Path(training_args.output_dir)
     adapter = hasattr(trainer.model, "peft_config")
     set_generation_eos(trainer.model, tokenizer)
-    trainer.save_model(str(out))
+    # `_internal_call`: with push_to_hub, a user's save_model also pushes TRL's card and the folder.
+    trainer.save_model(str(out), _internal_call=True)
     if not trainer.accelerator.is_main_process:
         return out
     tokenizer.save_pretrained(out)

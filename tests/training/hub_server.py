@@ -12,7 +12,11 @@ The real `huggingface_hub` client (and its Rust upload client, `hf_xet`) talks H
 - `POST /api/jobs/{ns}`: the job spec, answered as the API does (id, owner, status), or refused
   with `job_status`;
 - a dataset repo per entry of `datasets` (repo id -> local folder): the tree listing and file
-  downloads (`resolve`), both for any revision.
+  downloads (`resolve`), both for any revision;
+- model repos (tests/training/hub_repos.py): create, upload (preupload, Xet, ndjson commit) and
+  download, kept on disk under `root` (a temporary folder unless given); `models` seeds repos
+  from local folders. The Xet routes keep what they receive, so a committed file is rebuilt from
+  its xorbs and shard.
 
 The server runs in a forked process and records every request: method, path, query, headers
 (lower-case names) and body bytes (`calls()`), which is how tests prove what was sent and what
@@ -26,6 +30,7 @@ import hashlib
 import json
 import multiprocessing
 import socket
+import tempfile
 import threading
 import time
 import urllib.request
@@ -34,6 +39,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from hub_repos import ModelRepos
 
 XET_ACCESS_TOKEN = "xet-write-token-from-hub-server"
 JOB_ID = "6650f0c0ffee0000000000a1"
@@ -66,10 +73,14 @@ class HubServer:
         user: str = "alice",
         datasets: dict[str, Path] | None = None,
         job_status: int = 200,
+        models: dict[str, Path] | None = None,
+        root: Path | None = None,
     ):
         self.user = user
         self.job_status = job_status  # another status refuses every job, as the API does
         self.datasets = {repo: Path(folder) for repo, folder in (datasets or {}).items()}
+        root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="hub-server-"))
+        self.repos = ModelRepos(root, user, {k: Path(v) for k, v in (models or {}).items()})
         self.port = _free_port()
         self._process: multiprocessing.Process | None = None
 
@@ -166,6 +177,7 @@ class _Handler(BaseHTTPRequestHandler):
     def _handle(self) -> None:
         parts = urlsplit(self.path)
         path = unquote(parts.path)
+        self.query = parse_qs(parts.query)
         body = self._read_body()
         if path == "/_health":
             return self._send(200, {"ok": True})
@@ -177,12 +189,16 @@ class _Handler(BaseHTTPRequestHandler):
                 {
                     "method": self.command,
                     "path": path,
-                    "query": parse_qs(parts.query),
+                    "query": self.query,
                     "headers": {k.lower(): v for k, v in self.headers.items()},
                     "body": base64.b64encode(body).decode(),
                 }
             )
-        self._route(self.command, path, body)
+        try:
+            self._route(self.command, path, body)
+        except Exception as exc:  # a bug of this server: answer at once (the client would retry)
+            self._send(500, {"error": f"hub server: {exc!r}"})
+            raise
 
     def _route(self, method: str, path: str, body: bytes) -> None:
         hub = self.hub
@@ -195,18 +211,11 @@ class _Handler(BaseHTTPRequestHandler):
             if method == "POST" and not rest:
                 return self._send(200, {"url": f"{hub.url}/buckets/{bucket}", "id": bucket})
             if rest == ["xet-write-token"]:
-                return self._send(
-                    200,
-                    {
-                        "accessToken": XET_ACCESS_TOKEN,
-                        "exp": int(time.time()) + 3600,
-                        "casUrl": f"{hub.url}/cas",
-                    },
-                )
+                return self._send(200, self._xet_token())
             if method == "POST" and rest == ["batch"]:
                 return self._send(200, {"failed": []})
         if segments[0] == "cas":
-            return self._cas(method, segments[1:])
+            return self._cas(method, segments[1:], body)
         if path == "/v1/telemetry":
             return self._send(200, {})
         if method == "POST" and segments[:2] == ["api", "jobs"] and len(segments) == 3:
@@ -219,18 +228,26 @@ class _Handler(BaseHTTPRequestHandler):
             return self._tree("/".join(segments[2:4]), "/".join(segments[6:]))
         if segments[0] == "datasets" and len(segments) >= 6 and segments[3] == "resolve":
             return self._resolve("/".join(segments[1:3]), "/".join(segments[5:]), method)
+        if hub.repos.route(self, method, segments, body):
+            return
         self._send(404, {"error": f"no route {method} {path}"})
 
-    def _cas(self, method: str, route: list[str]) -> None:
+    def _xet_token(self) -> dict:
+        return {"accessToken": XET_ACCESS_TOKEN, "exp": int(time.time()) + 3600,
+                "casUrl": f"{self.hub.url}/cas"}  # fmt: skip
+
+    def _cas(self, method: str, route: list[str], body: bytes) -> None:
         if route[:2] == ["v1", "chunks"]:  # global dedup: nothing known
             return self._send(404, {})
         if route[:2] == ["v1", "xorb-grants"]:  # no grant API: upload through /v1/xorbs
             return self._send(404, {})
         if method == "POST" and route[:2] == ["v1", "xorbs"]:
+            self.hub.repos.xet.add_xorb(route[-1], body)
             return self._send(200, {"was_inserted": True})
         if route == ["v2", "shards"]:  # absent: the client falls back to /v1/shards
             return self._send(404, {})
         if method == "POST" and route == ["v1", "shards"]:
+            self.hub.repos.xet.add_shard(body)
             return self._send(200, {"result": 1})
         self._send(404, {})
 
@@ -284,7 +301,7 @@ class _Handler(BaseHTTPRequestHandler):
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        if not head:
+        if not head and self.command != "HEAD":  # a body after a HEAD answer breaks keep-alive
             self.wfile.write(body)
 
 
