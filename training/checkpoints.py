@@ -15,6 +15,9 @@ from wavecoder.errors import UserError
 YES = ("true", "yes", "1", "last")
 HUB = "hub"
 HUB_CHECKPOINT = "last-checkpoint"  # where transformers' `hub_strategy: checkpoint` pushes
+# Where it is downloaded to: the Trainer's pushes skip `_*`, so an old downloaded checkpoint is
+# never pushed back over the newer one the resumed run saves.
+HUB_DOWNLOAD_DIR = "_from_hub"
 
 
 def resume_checkpoint(training_args) -> str | None:
@@ -47,7 +50,7 @@ def hub_checkpoint(training_args) -> str:
     repo_id = training_args.hub_model_id
     if not repo_id:
         raise UserError("--resume_from_checkpoint hub needs --hub_model_id (the repo pushed to)")
-    out = Path(training_args.output_dir)
+    out = Path(training_args.output_dir) / HUB_DOWNLOAD_DIR
     try:
         snapshot_download(
             repo_id, allow_patterns=[f"{HUB_CHECKPOINT}/*"], local_dir=str(out),

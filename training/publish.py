@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from training.checkpoints import HUB_CHECKPOINT
+from training.checkpoints import HUB_DOWNLOAD_DIR
 
 MERGED_DIR = "merged"
 TRAINER_STATE = "trainer_state.json"
@@ -20,7 +20,7 @@ TRAINER_STATE = "trainer_state.json"
 # the `last-checkpoint` a `--resume_from_checkpoint hub` run downloaded (older than the one the
 # Trainer pushed since).
 NOT_UPLOADED = ["checkpoint-*", "checkpoint-*/**", "runs/**", MERGED_DIR, f"{MERGED_DIR}/**",
-                HUB_CHECKPOINT, f"{HUB_CHECKPOINT}/**"]  # fmt: skip
+                "_*", f"{HUB_DOWNLOAD_DIR}/**"]  # fmt: skip
 
 
 def end_of_response_ids(tokenizer) -> list[int]:

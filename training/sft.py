@@ -85,6 +85,7 @@ def main(script_args, training_args, model_args) -> None:
     started = time.monotonic()
     if not model_args.model_name_or_path:
         raise UserError("no model: set `model_name_or_path` in the recipe or pass it as a flag")
+    resume = resume_checkpoint(training_args)  # before anything heavy: a wrong one fails at once
     dataset, rows_per_task = load_training_rows(script_args)
     tokenizer = AutoTokenizer.from_pretrained(
         model_args.model_name_or_path,
@@ -121,7 +122,7 @@ def main(script_args, training_args, model_args) -> None:
         f"({', '.join(f'{task} {n}' for task, n in sorted(rows_per_task.items()))}); "
         f"{truncated} longer than max_length={training_args.max_length} tokens are truncated"
     )
-    trainer.train(resume_from_checkpoint=resume_checkpoint(training_args))
+    trainer.train(resume_from_checkpoint=resume)
     out = finish_run(
         trainer,
         tokenizer,

@@ -214,7 +214,7 @@ def test_resume_from_the_hub_continues_from_the_pushed_checkpoint(
     assert_token_only_in_authorization(calls)
     downloaded = [c.path for c in calls if c.method == "GET" and "/resolve/" in c.path]
     assert downloaded and all("/last-checkpoint/" in p for p in downloaded)
-    assert state(out / "last-checkpoint") == pushed  # what the Hub held, downloaded
+    assert state(out / "_from_hub" / "last-checkpoint") == pushed  # what the Hub held, downloaded
 
     resumed = state(out)
     assert resumed["global_step"] == 6
