@@ -85,7 +85,10 @@ def training_hyperparameters(trainer) -> dict[str, Any]:
         "per_device_train_batch_size": args.per_device_train_batch_size,
         "gradient_accumulation_steps": args.gradient_accumulation_steps,
         "world_size": world_size,
-        "global_batch_size": args.per_device_train_batch_size
+        # `train_batch_size` counts every GPU one process drives (DataParallel), as the Trainer does.
+        "global_batch_size": int(
+            getattr(args, "train_batch_size", args.per_device_train_batch_size)
+        )
         * args.gradient_accumulation_steps
         * world_size,
         "max_length": getattr(args, "max_length", None),

@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training.formatting import ALPACA_CHAT_TEMPLATE, alpaca_prompt
+from training.formatting import adds_bos, alpaca_prompt, has_alpaca_template
 from wavecoder.errors import UserError
 
 PROMPT_STYLES = ("alpaca", "chat")
@@ -119,7 +119,7 @@ def _load_failure(name_or_path: str, error: Exception) -> str:
 def user_message(instruction: str, input: str, *, tokenizer) -> dict[str, str]:
     """The user turn of (instruction, input) as training formatted it for this tokenizer: an
     `input` key for the Alpaca chat template, else instruction, blank line, input."""
-    if tokenizer.chat_template == ALPACA_CHAT_TEMPLATE:
+    if has_alpaca_template(tokenizer):
         return {"role": "user", "content": instruction, "input": input}
     content = f"{instruction}\n\n{input}" if input else instruction
     return {"role": "user", "content": content}
@@ -130,7 +130,10 @@ def format_prompt(instruction: str, input: str = "", *, style: str, tokenizer=No
     (`training.formatting.alpaca_prompt`), `chat` the tokenizer's chat template with the
     generation prompt."""
     if style == "alpaca":
-        return alpaca_prompt(instruction, input)
+        # Prompts are tokenized without special tokens (as training saw the rendered template),
+        # so the BOS a base model's tokenizer adds is written here, as the saved template does.
+        bos = tokenizer.bos_token if tokenizer is not None and adds_bos(tokenizer) else ""
+        return bos + alpaca_prompt(instruction, input)
     if style != "chat":
         raise UserError(f"unknown prompt style {style!r}: use one of {', '.join(PROMPT_STYLES)}")
     return _render([user_message(instruction, input, tokenizer=tokenizer)], tokenizer)

@@ -54,7 +54,7 @@ def hub_checkpoint(training_args) -> str:
     try:
         snapshot_download(
             repo_id, allow_patterns=[f"{HUB_CHECKPOINT}/*"], local_dir=str(out),
-            token=training_args.hub_token,
+            token=training_args.hub_token, revision=getattr(training_args, "hub_revision", None),
         )  # fmt: skip
     except Exception as exc:  # unreachable, missing repo, no access
         from huggingface_hub.errors import RepositoryNotFoundError

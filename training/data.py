@@ -24,7 +24,8 @@ def is_local(name: str) -> bool:
 
 
 def load_training_rows(args: WaveCoderArguments):
-    """The training `Dataset` (columns `prompt`, `completion`) and its rows per task."""
+    """The training `Dataset` (columns `prompt`, `completion`) and its rows per task. A Hub
+    dataset's revision is resolved to its commit first (`args.dataset_revision` is set to it)."""
     from datasets import concatenate_datasets
 
     if not args.dataset_name:
@@ -34,6 +35,8 @@ def load_training_rows(args: WaveCoderArguments):
     unknown = sorted(set(args.drop_tasks) - set(TASKS))
     if unknown:
         raise UserError(f"drop_tasks names unknown tasks {unknown}: use some of {', '.join(TASKS)}")
+    # Pinned first: the rows and the card's revision are the same commit even if the repo moves.
+    args.dataset_revision = _resolved_revision(args)
     parts = [_load_config(args, config) for config in args.dataset_configs]
     dataset = concatenate_datasets(parts) if len(parts) > 1 else parts[0]
     seen: set[str] = set()
@@ -112,7 +115,7 @@ def dataset_lineage(args: WaveCoderArguments, rows_per_task: dict[str, int]) -> 
     return {
         "name": args.dataset_name,
         "local": is_local(args.dataset_name),
-        "revision": _resolved_revision(args),
+        "revision": args.dataset_revision,
         "configs": list(args.dataset_configs),
         "drop_tasks": list(args.drop_tasks),
         "rows_per_task": rows_per_task,

@@ -28,7 +28,7 @@ def check_device(argv: list[str]) -> None:
     )
     needs = []
     if script_args.requires_cuda:
-        needs.append("its recipe sets `requires_cuda: true`")
+        needs.append("`requires_cuda` is true (the default; CPU recipes set it false)")
     if model_args.load_in_4bit or model_args.load_in_8bit:
         needs.append("4-/8-bit loading (QLoRA) needs bitsandbytes on a CUDA GPU")
     if _bf16_requested(rest):
@@ -37,8 +37,9 @@ def check_device(argv: list[str]) -> None:
         raise UserError(
             "this run needs a CUDA GPU and none is visible: "
             + "; ".join(needs)
-            + f". On a CPU, run the small recipe ({CPU_RECIPE}), or pass "
-            "`--requires_cuda false --bf16 false` to train this model in fp32 anyway."
+            + f". On a CPU, run the small recipe ({CPU_RECIPE}); to train this model on a CPU "
+            "anyway (full or LoRA, not 4-/8-bit), pass `--requires_cuda false --bf16 false "
+            "--dtype float32`."
         )
 
 

@@ -75,6 +75,11 @@ def _alpaca_chat_template() -> str:
 ALPACA_CHAT_TEMPLATE = _alpaca_chat_template()
 
 
+def has_alpaca_template(tokenizer) -> bool:
+    """Whether `tokenizer` carries the Alpaca chat template (with or without the BOS prefix)."""
+    return ALPACA_CHAT_TEMPLATE in (getattr(tokenizer, "chat_template", None) or "")
+
+
 def alpaca_prompt(instruction: str, input: str = "") -> str:
     """The paper's training prompt for one row (with-input variant when `input` is not empty)."""
     if input:
@@ -104,10 +109,23 @@ def prompt_completion(row: dict[str, Any], prompt_format: str) -> dict[str, list
     return {"prompt": [user], "completion": [{"role": "assistant", "content": row["output"]}]}
 
 
+def adds_bos(tokenizer) -> bool:
+    """Whether encoding a text with special tokens starts it with the BOS token."""
+    bos = tokenizer.bos_token_id
+    return bos is not None and tokenizer("a")["input_ids"][:1] == [bos]
+
+
 def prepare_tokenizer(tokenizer, prompt_format: str):
     """Give `tokenizer` the template of `prompt_format` and a pad token; returns it."""
     if prompt_format == "alpaca":
-        tokenizer.chat_template = ALPACA_CHAT_TEMPLATE
+        # TRL tokenizes a rendered conversation without adding special tokens, while evaluation
+        # (and anyone tokenizing the raw Alpaca prompt) gets the BOS the tokenizer adds: a
+        # tokenizer that adds BOS gets a template that writes it, so both see the same tokens.
+        tokenizer.chat_template = (
+            "{{ bos_token }}" + ALPACA_CHAT_TEMPLATE
+            if adds_bos(tokenizer)
+            else ALPACA_CHAT_TEMPLATE
+        )
     elif not getattr(tokenizer, "chat_template", None):
         raise UserError(
             "this tokenizer has no chat template, so `prompt_format: chat` cannot format the "

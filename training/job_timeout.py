@@ -87,6 +87,11 @@ def estimate_timeout(api, settings: dict[str, Any], flavor: str) -> tuple[int, s
         )
     model = str(settings.get("model_name_or_path") or "")
     params_b = model_size_b(model)
+    if params_b is None:
+        raise UserError(
+            f"cannot tell the size of {model or 'the model'} from its id, so the timeout cannot be "
+            "estimated: pass --timeout (e.g. --timeout 12h)"
+        )
     lora = as_bool(settings.get("use_peft")) or as_bool(settings.get("load_in_4bit"))
     column = 2 if params_b is not None and params_b <= 3 else 1 if lora else 0
     per_gpu = GPU_TOKENS_PER_S[gpu][column]
@@ -115,7 +120,7 @@ def estimate_timeout(api, settings: dict[str, Any], flavor: str) -> tuple[int, s
         passes = f"x {epochs:g} epochs"
     hours = trained / speed / 3600
     timeout_s = max(TIMEOUT_FLOOR_S, int(trained / speed * TIMEOUT_MARGIN + SETUP_S))
-    size = f"{params_b:g}B parameters" if params_b is not None else "size unknown, taken as 7B"
+    size = f"{params_b:g}B parameters"
     how = (
         f"  rows:    {rows:,} ({source})\n"
         f"  tokens:  {tokens / rows:,.0f} per row (instruction + input + output characters / "
@@ -128,8 +133,15 @@ def estimate_timeout(api, settings: dict[str, Any], flavor: str) -> tuple[int, s
     return timeout_s, how
 
 
+# Bases whose id names no size.
+KNOWN_SIZES_B = {"bigcode/starcoder": 15.5, "bigcode/starcoderbase": 15.5}
+
+
 def model_size_b(model: str) -> float | None:
-    """Billions of parameters named in a model id (`deepseek-coder-6.7b-base`: 6.7), else None."""
+    """Billions of parameters named in a model id (`deepseek-coder-6.7b-base`: 6.7), or known for
+    it (`bigcode/starcoder`), else None."""
+    if model.lower() in KNOWN_SIZES_B:
+        return KNOWN_SIZES_B[model.lower()]
     match = re.search(r"(\d+(?:\.\d+)?)([bm])(?![a-z])", model.rsplit("/", 1)[-1].lower())
     if not match:
         return None

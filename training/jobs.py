@@ -172,6 +172,16 @@ def recipe_settings(config: str, trl_args: list[str]) -> dict[str, Any]:
     if not isinstance(recipe, dict):
         raise UserError(f"recipe {config} must be a mapping of keys to values")
     settings = {**recipe, **_flag_values(trl_args)}
+    if settings.get("hub_token"):
+        raise UserError(
+            "hub_token would be visible in the job's command: drop it; the job gets your token "
+            "as its HF_TOKEN secret"
+        )
+    if settings.get("attn_implementation") == "flash_attention_2":
+        raise UserError(
+            "the job cannot install flash-attn (it compiles against the GPU's CUDA): pass "
+            "--attn_implementation sdpa --padding_free false"
+        )
     dataset = settings.get("dataset_name")
     if not dataset:
         raise UserError(

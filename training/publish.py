@@ -104,7 +104,7 @@ def finish_run(
         merged_card = {**card, "repo_id": merged_repo, "model_name": f"{card['model_name']}-merged"}
         write_model_card(merged, **merged_card, adapter=False, log_history=history)
     if repo_id:
-        push(out, repo_id, merged_repo)
+        push(out, repo_id, merged_repo, training_args)
     return out
 
 
@@ -125,18 +125,24 @@ def merge_adapter(adapter_dir: Path, model_args, tokenizer) -> Path:
     return target
 
 
-def push(out: Path, repo_id: str, merged_repo: str | None) -> None:
+def push(out: Path, repo_id: str, merged_repo: str | None, training_args) -> None:
+    """Upload the folder (and the merged model) with the Trainer's own Hub settings: its token,
+    privacy and revision, so the final model lands where its checkpoints went."""
     from huggingface_hub import HfApi
+    from huggingface_hub.constants import ENDPOINT
 
-    api = HfApi()
-    api.create_repo(repo_id, exist_ok=True)
-    api.upload_folder(
-        repo_id=repo_id, folder_path=str(out), ignore_patterns=NOT_UPLOADED,
-        commit_message="wavecoder train: final model and card",
-    )  # fmt: skip
-    print(f"pushed to https://huggingface.co/{repo_id}")
-    if merged_repo:
-        api.create_repo(merged_repo, exist_ok=True)
-        api.upload_folder(repo_id=merged_repo, folder_path=str(out / MERGED_DIR),
-                          commit_message="wavecoder train: merged model and card")  # fmt: skip
-        print(f"pushed the merged model to https://huggingface.co/{merged_repo}")
+    api = HfApi(token=training_args.hub_token)
+    private = bool(training_args.hub_private_repo)
+    revision = getattr(training_args, "hub_revision", None)
+    for repo, folder, ignore, what in (
+        (repo_id, out, NOT_UPLOADED, "final model and card"),
+        *([(merged_repo, out / MERGED_DIR, None, "merged model and card")] if merged_repo else []),
+    ):
+        api.create_repo(repo, exist_ok=True, private=private)
+        if revision:
+            api.create_branch(repo, branch=revision, exist_ok=True)
+        api.upload_folder(
+            repo_id=repo, folder_path=str(folder), ignore_patterns=ignore, revision=revision,
+            commit_message=f"wavecoder train: {what}",
+        )  # fmt: skip
+        print(f"pushed the {what} to {ENDPOINT}/{repo}")

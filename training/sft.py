@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import sys
 import time
+from pathlib import Path
 
 
 def parse_args(argv: list[str] | None = None):
@@ -62,6 +63,10 @@ def parse_args(argv: list[str] | None = None):
     from wavecoder.errors import UserError
 
     argv = list(sys.argv[1:] if argv is None else argv)
+    if "--config" in argv:
+        config = argv[argv.index("--config") + 1] if argv.index("--config") + 1 < len(argv) else ""
+        if not Path(config).is_file():
+            raise UserError(f"--config: no recipe file {config!r} (see training/recipes/README.md)")
     if not {"-h", "--help"} & set(argv):  # help lists every flag, whatever the machine
         check_device(argv)
     parser = TrlParser((WaveCoderArguments, SFTConfig, ModelConfig))

@@ -182,3 +182,30 @@ def test_a_folder_is_read_from_its_own_files_not_from_the_datasets_cache(tmp_pat
     assert len(load_training_rows(WaveCoderArguments(dataset_name=str(first)))[0]) == 1
     with pytest.raises(UserError, match="no config 'repair' with rows"):
         load_training_rows(WaveCoderArguments(dataset_name=str(first), dataset_configs=["repair"]))
+
+
+def test_a_tokenizer_that_adds_bos_trains_on_the_tokens_evaluation_sends(tmp_path, codeocean_dir):
+    """DeepSeek-Coder and CodeLlama add BOS when they encode text (as `wavecoder evaluate` does);
+    TRL renders the template and adds nothing, so the Alpaca template must write the BOS."""
+    from tiny_models import bpe_tokenizer, tiny_llama
+    from training_fixtures import corpus_texts
+    from trl import SFTConfig, SFTTrainer
+
+    from training.configs import WaveCoderArguments
+    from training.data import load_training_rows
+    from training.formatting import prepare_tokenizer
+
+    tokenizer = bpe_tokenizer(corpus_texts(), vocab_size=600, pad_token="<pad>", add_bos=True)
+    model = tiny_llama(tmp_path / "bos-model", tokenizer)
+    prepare_tokenizer(tokenizer, "alpaca")
+    dataset, _ = load_training_rows(WaveCoderArguments(dataset_name=str(codeocean_dir)))
+    trainer = SFTTrainer(
+        model=str(model), processing_class=tokenizer, train_dataset=dataset,
+        args=SFTConfig(output_dir=str(tmp_path / "out"), bf16=False, report_to=[], max_length=512),
+    )  # fmt: skip
+    for source, prepared in zip(dataset, trainer.train_dataset, strict=True):
+        user = source["prompt"][0]
+        prompt = alpaca_prompt(user["content"], user["input"])
+        sent = tokenizer(prompt)["input_ids"]  # as evaluation encodes it: BOS first
+        assert sent[0] == tokenizer.bos_token_id and sent.count(tokenizer.bos_token_id) == 1
+        assert prepared["input_ids"][: len(sent)] == sent
