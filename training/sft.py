@@ -43,7 +43,8 @@ On HF Jobs (pushes to the Hub; prints the job URL):
         --config training/recipes/smollm2-135m/sft/config_full.yaml \\
         --dataset_name ORG/codeocean --hub_model_id ORG/smollm2-135m-wavecoder
 
-Resume a killed run from its last checkpoint: add `--resume_from_checkpoint true` (or a path).
+Resume a killed run from its last checkpoint: add `--resume_from_checkpoint true` (or a path); on a
+new HF Job, `--resume_from_checkpoint hub` takes the `last-checkpoint/` pushed to `hub_model_id`.
 """
 
 from __future__ import annotations
