@@ -2,8 +2,10 @@
 # Installs everything wavecoder and its tests need into the active Python environment.
 #
 # - Debian packages: bubblewrap (the evaluation sandbox) and the HumanEvalPack toolchains (Node.js,
-#   a JDK, g++ with libssl, Go with testify, Rust with the rand/regex/md5 crates), one group at a
-#   time. Without apt-get or root it prints the apt-get command instead.
+#   a JDK, g++ with libssl, Go with testify, Rust with the rand/regex/md5 crates), and Chromium for
+#   the Space's browser tests (Playwright drives /usr/bin/chromium headless; fonts-dejavu-core so
+#   that it renders text), one group at a time. Without apt-get or root it prints the apt-get
+#   command instead.
 # - The offline Go/Rust test dependencies (`wavecoder evaluate --prepare-toolchains go rust`),
 #   each language on its own.
 # - PyTorch: the CPU build 2.13.0 first, unless a torch is already installed (a GPU build stays),
@@ -30,6 +32,7 @@ APT_GROUPS=(
   "g++ libssl-dev"                                                          # C++ (libssl: the md5 task)
   "golang-go golang-github-stretchr-testify-dev"                            # Go, testify
   "rustc cargo librust-rand-dev librust-regex+default-dev librust-md5-dev"  # Rust, its crates
+  "chromium fonts-dejavu-core"                                              # the Space's browser tests
 )
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
   apt-get update -qq || echo "setup: apt-get update failed; installing from the current lists" >&2
