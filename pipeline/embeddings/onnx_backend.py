@@ -185,6 +185,9 @@ def _quantize_checked(fp32: Path, out: Path) -> dict:
         meta.update(
             dict(OnnxEncoder(out, threads=reference.threads, meta=meta).check(texts, expected))
         )
+        # Every variant's score is kept: how far int8 is from fp32 depends on the CPU's int8
+        # kernels (VNNI or not), and the record says why a variant was or was not chosen.
+        meta.setdefault("tried", {})[variant] = meta["calibration_mean_cosine"]
         if meta["calibration_mean_cosine"] >= INT8_MIN_COSINE:
             meta["variant"] = variant
             return meta

@@ -5,6 +5,7 @@ One module-scoped cache folder is shared so each backend exports its ONNX model 
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -268,26 +269,36 @@ def test_roberta_export_matches_sentence_transformers(tmp_path, codes):
     assert cosines(int8.embed(texts), want).mean() >= 0.99  # self-checked, backs off if needed
 
 
-@pytest.mark.parametrize(
-    ("bar", "variant"), [(0.996, "int8-fp32-down"), (0.99999, "fp32-fallback")]
-)
 def test_int8_backs_off_when_it_fails_the_quality_bar(
-    tmp_path, cache_dir, codes, plain, monkeypatch, caplog, bar, variant
+    tmp_path, cache_dir, codes, plain, monkeypatch, caplog
 ):
+    """A bar no int8 variant reaches gives fp32; a bar between full int8 and int8 with fp32
+    down-projections gives the latter. The bar is set from the scores measured here, since int8
+    accuracy depends on the CPU's int8 kernels (e.g. 0.994 and 0.997 with VNNI, lower without)."""
     import shutil
 
     from pipeline.embeddings import onnx_backend
 
     fp32 = next((Path(cache_dir) / "models").glob("*/onnx"))
-    shutil.copytree(fp32, tmp_path / "models" / fp32.parent.name / "onnx")
-    monkeypatch.setattr(onnx_backend, "INT8_MIN_COSINE", bar)
-    ours = embedder(str(tmp_path), "onnx-int8")
-    assert ours.model_id == f"offline:all-MiniLM-L6-v2|onnx-int8:{variant}:v1"
-    cos = cosines(ours.embed(codes), plain)
-    if variant == "fp32-fallback":
-        assert cos.min() > 0.9999 and "falls back to fp32" in caplog.text
-    else:  # only the FFN down-projections stay fp32: closer to plain than full int8 (~0.994)
-        assert 0.996 <= cos.mean() < 0.99999
+
+    def quantized(folder: Path, bar: float):
+        shutil.copytree(fp32, folder / "models" / fp32.parent.name / "onnx")
+        monkeypatch.setattr(onnx_backend, "INT8_MIN_COSINE", bar)
+        return embedder(str(folder), "onnx-int8")
+
+    fallback = quantized(tmp_path / "strict", 0.99999)
+    assert fallback.model_id == "offline:all-MiniLM-L6-v2|onnx-int8:fp32-fallback:v1"
+    assert cosines(fallback.embed(codes), plain).min() > 0.9999
+    assert "falls back to fp32" in caplog.text
+    meta = json.loads(
+        next((tmp_path / "strict" / "models").glob("*/onnx-int8/meta.json")).read_text()
+    )
+    int8, down = meta["tried"]["int8"], meta["tried"]["int8-fp32-down"]
+    assert int8 < down < 0.99999  # the down-projections carry int8's largest error
+
+    backed_off = quantized(tmp_path / "between", (int8 + down) / 2)
+    assert backed_off.model_id == "offline:all-MiniLM-L6-v2|onnx-int8:int8-fp32-down:v1"
+    assert (int8 + down) / 2 <= cosines(backed_off.embed(codes), plain).mean() < 0.99999
 
 
 def test_offline_model_missing_names_the_package(monkeypatch):
