@@ -90,7 +90,18 @@ def main() -> None:
     dataset = os.environ.get(DATASET_ENV)
     if not dataset:
         raise SystemExit(f"set the Space variable {DATASET_ENV} to a CodeOcean dataset id")
-    demo = build_demo(dataset, os.environ.get(MODEL_ENV), os.environ.get(BASE_MODEL_ENV))
+    model, base = os.environ.get(MODEL_ENV), os.environ.get(BASE_MODEL_ENV)
+    try:
+        demo = build_demo(dataset, model, base)
+    except UserError as exc:
+        if not model:
+            raise SystemExit(str(exc)) from None
+        # A model too big for the hardware must not take the data down with it.
+        print(f"serving without the model: {exc}", flush=True)
+        try:
+            demo = build_demo(dataset)
+        except UserError as again:
+            raise SystemExit(str(again)) from None
     # A Space sets GRADIO_SERVER_NAME and GRADIO_SERVER_PORT, which launch() reads.
     demo.launch()
 

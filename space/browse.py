@@ -241,14 +241,14 @@ def _shown(show_page, *args) -> tuple:
 
 
 def _base_url(request: gr.Request) -> str:
-    """The page the visitor sees: the Referer of the app's own requests, else the Space's host,
-    else the server's URL."""
+    """The page to link to: the Space's own host on a Space, else the page the visitor sees (the
+    Referer, without its query), else the server's URL. `share_url` keeps only `row`."""
+    if os.environ.get("SPACE_HOST"):
+        return f"https://{os.environ['SPACE_HOST']}/"
     if request is None:
         return ""
     headers = {k.lower(): v for k, v in dict(request.headers).items()}
     if headers.get("referer", "").startswith(("http://", "https://")):
-        return headers["referer"]
-    if os.environ.get("SPACE_HOST"):
-        return f"https://{os.environ['SPACE_HOST']}/"
+        return headers["referer"].split("?", 1)[0].split("#", 1)[0]
     host = headers.get("host")
     return f"http://{host}/" if host else ""

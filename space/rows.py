@@ -20,7 +20,7 @@ import math
 import string
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
+from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
 from pipeline.generation.records import DATASET_COLUMNS, OUTCOME_COLUMNS
 
@@ -113,12 +113,12 @@ def markdown_link(url: str | None) -> str:
 
 
 def share_url(base_url: str, row_id: str) -> str:
-    """`base_url` with the query parameter `row=<row_id>` (URL-quoted), replacing an earlier
-    `row` and keeping the other parameters."""
+    """`base_url` with only the query parameter `row=<row_id>` (URL-quoted). Every other
+    parameter and the fragment are dropped: on huggingface.co the app's own URL carries the
+    visitor's sign-in token (`__sign`), which a shared link must never copy."""
     parts = urlsplit(base_url)
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "row"]
-    query.append(("row", str(row_id)))
-    return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote, safe="")))
+    query = urlencode([("row", str(row_id))], quote_via=quote, safe="")
+    return urlunsplit(parts._replace(query=query, fragment=""))
 
 
 @dataclass(frozen=True)

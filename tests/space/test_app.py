@@ -98,8 +98,8 @@ def test_planted_row_reaches_the_components_as_text(tab):
                                     tab.usage, tab.verdict, tab.outcome)]  # fmt: skip
     assert not any("<" in md or "$$" in md for md in markdowns)  # escaped: no tag, no latex
     assert shown[tab.share] == (
-        "**Link to this row:** [http&#58;&#47;&#47;space&#46;test&#47;&#63;x&#61;1&#38;row&#61;"
-        "planted&#45;html](http://space.test/?x=1&amp;row=planted-html)"
+        "**Link to this row:** [http&#58;&#47;&#47;space&#46;test&#47;&#63;row&#61;"
+        "planted&#45;html](http://space.test/?row=planted-html)"
     )
     assert "Coverage radius:** none (the first center)" in shown[tab.selection]
     assert "321 prompt" in shown[tab.usage]

@@ -412,8 +412,8 @@ def test_outcome_and_usage_render_without_markup(gradio_markdown):
 def test_share_url():
     base = "https://huggingface.co/spaces/org/codeocean"
     assert share_url(base, "abc123") == f"{base}?row=abc123"
-    assert share_url(base + "?config=repair", "a b/&#?") == (
-        f"{base}?config=repair&row=a%20b%2F%26%23%3F"
-    )
-    assert share_url(base + "?row=old&x=1", "new") == f"{base}?x=1&row=new"
+    assert share_url(base + "?config=repair", "a b/&#?") == f"{base}?row=a%20b%2F%26%23%3F"
+    # The app's URL on huggingface.co carries the visitor's sign-in token: never copied.
+    signed = "https://org-codeocean.hf.space/?__sign=eyJ.SIG&__theme=dark&row=old#frag"
+    assert share_url(signed, "new") == "https://org-codeocean.hf.space/?row=new"
     assert share_url("http://localhost:7860/", "r") == "http://localhost:7860/?row=r"
