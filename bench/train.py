@@ -330,7 +330,8 @@ def main() -> None:
     modes = args.mode or list(MODES)
     if BASELINE not in modes:
         modes.insert(0, BASELINE)
-    tmp = Path(tempfile.mkdtemp(prefix="wavecoder-bench-train-"))
+    scratch = tempfile.TemporaryDirectory(prefix="wavecoder-bench-train-")  # removed at exit
+    tmp = Path(scratch.name)
     folder = Path(args.dataset) if args.dataset else tmp / "codeocean"
     if not args.dataset:
         start = time.perf_counter()
