@@ -106,7 +106,9 @@ def test_local_folders_and_lone_base_models_are_refused(flags, message, capsys):
 def wavecoder(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
     """`wavecoder ARGS` in a subprocess: huggingface_hub reads HF_ENDPOINT and HF_HOME (where a
     stored token is) when it is imported."""
-    clean = {k: v for k, v in os.environ.items() if k not in TOKEN_ENV}
+    # Other test folders' conftests set HF_HUB_OFFLINE=1 for the whole session; this one talks
+    # to a loopback Hub.
+    clean = {k: v for k, v in os.environ.items() if k not in (*TOKEN_ENV, "HF_HUB_OFFLINE")}
     clean.update(HF_HOME=str(tmp_path / "hf-home"), HF_HUB_DISABLE_TELEMETRY="1", **env)
     return subprocess.run([sys.executable, "-m", "wavecoder", *args], env=clean, cwd=REPO,
                           capture_output=True, text=True, timeout=300)  # fmt: skip
@@ -136,7 +138,7 @@ def test_uploaded_files_run_as_a_space_with_nothing_else_importable(tmp_path):
     script = f"""
 import json, runpy, sys
 sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f)]
-sys.path[:] = [p for p in sys.path if not p.startswith({str(REPO)!r})]
+sys.path[:] = [p for p in sys.path if not p.startswith({str(REPO)!r}) or "site-packages" in p]
 import gradio as gr
 launched = []
 gr.Blocks.launch = lambda self, **kw: launched.append(kw)
@@ -222,8 +224,12 @@ class SpaceHub(hub_server.HubServer):
 
 
 @pytest.mark.slow
-def test_deploy_creates_the_space_commits_its_files_and_sets_its_variables(tmp_path):
+def test_deploy_creates_the_space_commits_its_files_and_sets_its_variables(tmp_path, monkeypatch):
+    import huggingface_hub.constants
     from huggingface_hub import HfApi
+
+    # This test reads the loopback Hub itself, whatever another folder's conftest set.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
 
     with SpaceHub(root=tmp_path / "hub") as hub:
         env = {"HF_ENDPOINT": hub.url, "HF_TOKEN": "hf_test_token"}

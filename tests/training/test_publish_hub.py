@@ -155,7 +155,7 @@ def test_training_pushes_checkpoints_then_our_final_upload(full_run):
     assert "CodeOcean" in ours.text and "gen-model" in ours.text and "judge-model" in ours.text
     assert "It has been trained using [TRL]" not in ours.text
     assert [f for f in files if f.startswith(("checkpoint-", "runs/", "merged/"))] == []
-    assert f"pushed to https://huggingface.co/{REPO}" in done.stdout
+    assert f"pushed the final model and card to {hub.url}/{REPO}" in done.stdout
 
 
 @pytest.mark.slow
@@ -193,7 +193,7 @@ def test_lora_pushes_the_adapter_and_the_merged_model_to_its_own_repo(
     assert f"{REPO}-merged" in merged_card.text
     summaries = [c["summary"] for c in hub.repos.commits(f"{REPO}-merged")]
     assert summaries == ["initial commit", "wavecoder train: merged model and card"]
-    assert f"pushed the merged model to https://huggingface.co/{REPO}-merged" in done.stdout
+    assert f"pushed the merged model and card to {hub.url}/{REPO}-merged" in done.stdout
 
 
 @pytest.mark.slow
