@@ -107,16 +107,17 @@ def plan_push(
     return PushPlan(folder, repo_id, repo_type, private, sized, rows)
 
 
-def require_token() -> str:
-    """The Hugging Face token `huggingface_hub` would send, or a UserError (no network)."""
+def require_token(no_token: str = NO_TOKEN) -> str:
+    """The Hugging Face token `huggingface_hub` would send, or a UserError saying `no_token`
+    (no network)."""
     from huggingface_hub import get_token
 
     try:
         token = get_token()
     except Exception as exc:  # e.g. HF_OIDC_RESOURCE set but the exchange failed
-        raise UserError(f"{NO_TOKEN} ({type(exc).__name__}: {exc})") from exc
+        raise UserError(f"{no_token} ({type(exc).__name__}: {exc})") from exc
     if not token:
-        raise UserError(NO_TOKEN)
+        raise UserError(no_token)
     return token
 
 

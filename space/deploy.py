@@ -147,23 +147,12 @@ def module_files() -> list[str]:
     return sorted(_module_path(name).relative_to(REPO_ROOT).as_posix() for name in module_closure())
 
 
-def require_token() -> str:
-    """The token huggingface_hub would send, or a UserError naming the fix (no network)."""
-    from huggingface_hub import get_token
-
-    try:
-        token = get_token()
-    except Exception as exc:  # e.g. HF_OIDC_RESOURCE set but the exchange failed
-        raise UserError(f"{NO_TOKEN} ({type(exc).__name__}: {exc})") from exc
-    if not token:
-        raise UserError(NO_TOKEN)
-    return token
-
-
 def deploy_space(plan: DeployPlan) -> str:
     """Create the Space if needed (Gradio SDK), commit the plan's files and set its variables;
     returns the Space's URL."""
-    token = require_token()
+    from pipeline.push import require_token
+
+    token = require_token(NO_TOKEN)
     from huggingface_hub import CommitOperationAdd, HfApi
     from huggingface_hub.errors import HfHubHTTPError
 
