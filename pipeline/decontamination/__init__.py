@@ -1,0 +1,1 @@
+"""Benchmark decontamination (see `items` for the shared values)."""
