@@ -8,16 +8,28 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from cards.plots import CODE_TOKENIZER, FIGURES, PAPER_LEAKAGE
 from pipeline import layout
+from pipeline.decontamination.items import METHODS
 
 TEMPLATES = Path(__file__).parent / "templates"
 CONFIG_NOTES = {
     "default": "every accepted row, all tasks",
     "rejected": "rows the post-filter or the discriminator rejected, with `status`, `stage`, `reasons`",
     "failed": "rows whose LLM call never succeeded, with the error (a re-run retries them)",
+    "contaminated": "rows flagged by decontamination, each with the benchmark, the item, the method "
+    "and its score",
 }
 # The task configs keep this order; any other config follows.
-ORDER = ("default", "generation", "summarization", "repair", "translation", "rejected", "failed")
+ORDER = (
+    "default", "generation", "summarization", "repair", "translation", "rejected", "contaminated",
+    "failed",
+)  # fmt: skip
+# Decontamination stages, in the card's order, and what each one checked.
+STAGES = {
+    "corpus": "the selected source functions, before generation",
+    "generated": "the generated rows: instruction, input and output",
+}
 
 
 def size_category(n: int) -> str:
@@ -38,6 +50,7 @@ def render_dataset_card(
     repo_id: str = "PATH_OR_REPO_ID",
     written: list[str] | None = None,
     sizes: dict[str, dict[str, int]] | None = None,
+    plots: dict[str, str] | None = None,
 ) -> str:
     """A dataset card (YAML front matter + Markdown) for a CodeOcean folder.
 
@@ -49,10 +62,13 @@ def render_dataset_card(
     per config with a file, ``num_bytes`` (Arrow) and ``download_size`` (parquet bytes), declared
     as ``dataset_info``: besides showing on the Hub, it is how `datasets` tells this folder from an
     earlier one at the same path (datasets 5.2 keys its cache of a local folder by the card's
-    metadata, not by the files).
+    metadata, not by the files). ``summary["decontamination"]`` and ``summary["dedup"]`` fill the
+    decontamination section (without them it says decontamination was not run). ``plots``:
+    figure name -> link, as `cards.plots.write_card_plots` returns it; the card shows those.
     """
     from huggingface_hub import DatasetCardData
 
+    recipe = recipe or {}
     ordered = dict(sorted(configs.items(), key=lambda kv: (_rank(kv[0]), kv[0])))
     has_files = set(written) if written is not None else {n for n, rows in ordered.items() if rows}
     loadable = [name for name in ordered if name in has_files]
@@ -63,6 +79,7 @@ def render_dataset_card(
         task_categories=["text-generation"],
         tags=["code", "synthetic", "distilabel", "wavecoder", "instruction-tuning"],
         size_categories=[size_category(ordered.get("default", 0))],
+        source_datasets=_source_datasets(recipe.get("corpus") or {}),
         configs=[
             {
                 "config_name": name,
@@ -92,7 +109,7 @@ def render_dataset_card(
     env = Environment(
         loader=FileSystemLoader(TEMPLATES), undefined=StrictUndefined, keep_trailing_newline=True
     )
-    recipe = recipe or {}
+    env.filters["count"] = lambda n: f"{n:,}" if isinstance(n, int) else n
     body = env.get_template("dataset_card.md.jinja2").render(
         title=title,
         repo_id=repo_id,
@@ -111,6 +128,10 @@ def render_dataset_card(
         embeddings_line=_embeddings_line(recipe.get("embeddings") or {}),
         selection_line=_selection_line(recipe.get("selection") or {}, summary),
         mix_line=_mix_line((recipe.get("generation") or {}).get("task_mix")),
+        decontamination=_decontamination(summary),
+        dedup=(summary or {}).get("dedup"),
+        plots=_plots(plots),
+        tokenizer=CODE_TOKENIZER,
     )
     return f"---\n{data.to_yaml()}\n---\n\n{body}"
 
@@ -187,3 +208,103 @@ def _mix_line(mix: dict | None) -> str:
         return "the paper's shares: generation 57.1%, summarization 15.8%, repair 15.8%, translation 11.2%"
     total = sum(mix.values()) or 1
     return ", ".join(f"{task} {100 * share / total:.1f}%" for task, share in mix.items())
+
+
+def _source_datasets(corpus: dict) -> list[str]:
+    """The Hub dataset the functions came from (`hub:<id>`), else "original"."""
+    source = str(corpus.get("source") or "")
+    return [source.removeprefix("hub:")] if source.startswith("hub:") else ["original"]
+
+
+def _plots(plots: dict[str, str] | None) -> list[tuple[str, str, str]]:
+    """``(name, caption, link)`` of each figure, in `FIGURES` order, then any other."""
+    names = sorted((plots or {}), key=lambda n: (list(FIGURES).index(n) if n in FIGURES else 99, n))
+    return [(n, FIGURES[n][1] if n in FIGURES else n.replace("_", " "), plots[n]) for n in names]
+
+
+def _decontamination(summary) -> dict[str, Any] | None:
+    """The decontamination section's tables; None when no stage was checked."""
+    decon = (summary or {}).get("decontamination") or {}
+    found = decon.get("stages") or {}
+    stages = {
+        name: found[name] for name in [*STAGES, *sorted(set(found) - set(STAGES))] if name in found
+    }
+    if not stages:
+        return None
+    settings = decon.get("settings") or {}
+    benchmarks = decon.get("benchmarks") or {}
+    used = _methods_used(settings, stages)
+    named = {b for s in stages.values() for m in (s.get("by_method") or {}).values() for b in m}
+    flagged = []
+    for bench in [*benchmarks, *sorted(named - set(benchmarks))]:
+        for method in used:
+            cells = []
+            for stage in stages.values():
+                skipped = method in (stage.get("skipped_methods") or {})
+                count = ((stage.get("by_method") or {}).get(method) or {}).get(bench, 0)
+                cells.append("skipped" if skipped else count)
+            flagged.append((bench, method, cells))
+    sizes = sorted({int(n) for s in stages.values() for n in (s.get("sweep") or {})})
+    sweep = [
+        (size, size == settings.get("ngram_size"),
+         [(s.get("sweep") or {}).get(str(size), "—") for s in stages.values()])
+        for size in sizes
+    ]  # fmt: skip
+    leakage = [
+        (bench, entry.get("items", "?"), _fixed(entry.get("before")), _fixed(entry.get("after")),
+         _fixed(PAPER_LEAKAGE.get(bench)))
+        for bench, entry in (decon.get("leakage") or {}).items()
+    ]  # fmt: skip
+    return {
+        "stages": {name: (STAGES.get(name, name), stage) for name, stage in stages.items()},
+        "missing_stages": [(name, note) for name, note in STAGES.items() if name not in stages],
+        "benchmarks": benchmarks,
+        "skipped": decon.get("skipped") or {},
+        "settings": _settings_lines(settings, used),
+        "flagged": flagged,
+        "skipped_methods": [
+            (name, method, reason)
+            for name, stage in stages.items()
+            for method, reason in (stage.get("skipped_methods") or {}).items()
+        ],
+        "sweep": sweep,
+        "leakage": leakage,
+    }
+
+
+def _methods_used(settings: dict, stages: dict) -> list[str]:
+    """The methods switched on in `settings` or reported by a stage, in `METHODS` order."""
+    on = {
+        "exact": bool(settings.get("exact")),
+        "ngram": settings.get("ngram_size") is not None,
+        "embedding": settings.get("embedding_threshold") is not None,
+        "judge": bool(settings.get("judge")),
+        "nearest_k": settings.get("nearest_k") is not None,
+    }
+    for stage in stages.values():
+        for method in [*(stage.get("by_method") or {}), *(stage.get("skipped_methods") or {})]:
+            on[method] = True
+    return [m for m in METHODS if on.get(m)] + sorted(m for m in on if on[m] and m not in METHODS)
+
+
+def _settings_lines(settings: dict, used: list[str]) -> list[tuple[str, str]]:
+    """``(method, what flags a row)``; methods that were off say so."""
+    lines = {
+        "exact": f"a benchmark solution of at least {settings.get('min_exact_chars', '?')} "
+        "characters found verbatim in the row",
+        "ngram": f"the row holds at least {_share(settings.get('ngram_threshold'))} of an item's "
+        f"{settings.get('ngram_size', '?')}-grams",
+        "embedding": f"cosine similarity to an item at least {settings.get('embedding_threshold')}",
+        "judge": "an LLM judge confirms the match (top "
+        f"{settings.get('judge_top', '?')} candidates per item)",
+        "nearest_k": f"among the {settings.get('nearest_k')} rows nearest to an item",
+    }
+    return [(m, lines.get(m, "see the summary") if m in used else "off") for m in lines]
+
+
+def _share(value) -> str:
+    return f"{100 * value:g}%" if isinstance(value, int | float) else "?"
+
+
+def _fixed(value) -> str:
+    return f"{value:.3f}" if isinstance(value, int | float) else "—"
