@@ -11,8 +11,9 @@ The real `huggingface_hub` client (and its Rust upload client, `hf_xet`) talks H
   and telemetry;
 - `POST /api/jobs/{ns}`: the job spec, answered as the API does (id, owner, status), or refused
   with `job_status`;
-- a dataset repo per entry of `datasets` (repo id -> local folder): the tree listing and file
-  downloads (`resolve`), both for any revision;
+- dataset repos (tests/training/hub_datasets.py): the model-repo routes under the dataset
+  paths, so a dataset folder is pushed and read back by repo id; `datasets` seeds repos from
+  local folders (repo id -> folder);
 - model repos (tests/training/hub_repos.py): create, upload (preupload, Xet, ndjson commit) and
   download, kept on disk under `root` (a temporary folder unless given); `models` seeds repos
   from local folders. The Xet routes keep what they receive, so a committed file is rebuilt from
@@ -26,7 +27,6 @@ was not. Any other route answers 404.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import multiprocessing
 import socket
@@ -40,11 +40,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from hub_datasets import DatasetRepos
 from hub_repos import ModelRepos
 
 XET_ACCESS_TOKEN = "xet-write-token-from-hub-server"
 JOB_ID = "6650f0c0ffee0000000000a1"
-COMMIT = "c0ffee" * 6 + "c0ff"  # a 40-hex commit id
 
 
 @dataclass
@@ -78,9 +78,10 @@ class HubServer:
     ):
         self.user = user
         self.job_status = job_status  # another status refuses every job, as the API does
-        self.datasets = {repo: Path(folder) for repo, folder in (datasets or {}).items()}
         root = Path(root) if root is not None else Path(tempfile.mkdtemp(prefix="hub-server-"))
         self.repos = ModelRepos(root, user, {k: Path(v) for k, v in (models or {}).items()})
+        seeds = {k: Path(v) for k, v in (datasets or {}).items()}
+        self.dataset_repos = DatasetRepos(root / "datasets", user, seeds, self.repos.xet)
         self.port = _free_port()
         self._process: multiprocessing.Process | None = None
 
@@ -224,10 +225,8 @@ class _Handler(BaseHTTPRequestHandler):
                     hub.job_status, {"error": "Invalid credentials in Authorization header"}
                 )
             return self._send(200, _job_info(json.loads(body), namespace=segments[2]))
-        if segments[:2] == ["api", "datasets"] and len(segments) >= 6 and segments[4] == "tree":
-            return self._tree("/".join(segments[2:4]), "/".join(segments[6:]))
-        if segments[0] == "datasets" and len(segments) >= 6 and segments[3] == "resolve":
-            return self._resolve("/".join(segments[1:3]), "/".join(segments[5:]), method)
+        if hub.dataset_repos.route(self, method, segments, body):
+            return
         if hub.repos.route(self, method, segments, body):
             return
         self._send(404, {"error": f"no route {method} {path}"})
@@ -250,39 +249,6 @@ class _Handler(BaseHTTPRequestHandler):
             self.hub.repos.xet.add_shard(body)
             return self._send(200, {"result": 1})
         self._send(404, {})
-
-    def _dataset_folder(self, repo_id: str) -> Path | None:
-        folder = self.hub.datasets.get(repo_id)
-        if folder is None:
-            self._send(404, {"error": "Repository not found"}, {"X-Error-Code": "RepoNotFound"})
-        return folder
-
-    def _tree(self, repo_id: str, below: str) -> None:
-        folder = self._dataset_folder(repo_id)
-        if folder is None:
-            return
-        root = folder / below if below else folder
-        entries = []
-        for item in sorted(root.rglob("*")):
-            rel = item.relative_to(folder).as_posix()
-            if item.is_file():
-                data = item.read_bytes()
-                oid = hashlib.sha1(data).hexdigest()
-                entries.append({"type": "file", "path": rel, "size": len(data), "oid": oid})
-            else:
-                entries.append({"type": "directory", "path": rel, "oid": "0" * 40})
-        self._send(200, entries)
-
-    def _resolve(self, repo_id: str, filename: str, method: str) -> None:
-        folder = self._dataset_folder(repo_id)
-        if folder is None:
-            return
-        file = folder / filename
-        if not file.is_file():
-            return self._send(404, {"error": "Entry not found"}, {"X-Error-Code": "EntryNotFound"})
-        data = file.read_bytes()
-        headers = {"X-Repo-Commit": COMMIT, "ETag": f'"{hashlib.sha256(data).hexdigest()}"'}
-        self._send_bytes(200, data, "application/octet-stream", headers, head=method == "HEAD")
 
     def _send(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         self._send_bytes(status, json.dumps(payload).encode(), "application/json", headers)
