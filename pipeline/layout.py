@@ -19,13 +19,19 @@ DEFAULT_CONFIG = "default"
 SHARD = "train-00000-of-00001.parquet"
 SHARD_PATTERN = "train-*.parquet"  # the shards of a config, as the card's `data_files` name them
 SUMMARY_FILE = "summary.json"
+PLOTS_DIR = "plots"  # the card's PNG figures
 EXAMPLE_DATABASE_FILE = "example_database.jsonl"
 
 # The run's records, written by every run before the generation stage ends (--select-only too).
 SELECTION_FILE = "selection.parquet"
 CORPUS_REPORT_FILE = "corpus_report.json"
 PIPELINE_YAML = "pipeline.yaml"
-RUN_RECORDS = (CORPUS_REPORT_FILE, PIPELINE_YAML, SELECTION_FILE)
+# Corpus snippets flagged as benchmark copies before selection (with their flags and, on the
+# first line, the stage's report).
+CORPUS_CONTAMINATION_FILE = "corpus_contamination.jsonl"
+# In STATE_DIR: ids and unit vectors of (a sample of) the corpus, for the card's 2-D map.
+CORPUS_MAP_FILE = "corpus_map.npz"
+RUN_RECORDS = (CORPUS_REPORT_FILE, PIPELINE_YAML, SELECTION_FILE, CORPUS_CONTAMINATION_FILE)
 
 # --dry-run: what a run would send, and what it would cost.
 DRY_RUN_DIR = "dry_run"

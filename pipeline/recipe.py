@@ -20,6 +20,8 @@ import yaml
 
 from pipeline.corpus.hub import CODESEARCHNET_IDS, CODESEARCHNET_LANGUAGES
 from pipeline.corpus.source_tree import EXTENSIONS
+from pipeline.decontamination.config import DecontaminationConfig, validate_decontamination
+from pipeline.dedup.config import NearDedupConfig, validate_near_dedup
 from pipeline.generation.config import (
     GenerationConfig,
     LLMConfig,
@@ -100,6 +102,11 @@ class Recipe:
     selection: SelectionConfig = field(default_factory=SelectionConfig)
     # The LLM Generator-Discriminator stage (pipeline/generation/config.py documents its keys).
     generation: GenerationConfig = field(default_factory=GenerationConfig)
+    # Benchmark decontamination of the corpus and of the generated rows
+    # (pipeline/decontamination/config.py documents its keys).
+    decontamination: DecontaminationConfig = field(default_factory=DecontaminationConfig)
+    # Near-dedup of the generated rows (pipeline/dedup/config.py documents its keys).
+    dedup: NearDedupConfig = field(default_factory=NearDedupConfig)
     # Where the recipe was read from (not a YAML key).
     path: str | None = None
 
@@ -133,6 +140,8 @@ _SECTIONS = {
     "embeddings": EmbeddingsConfig,
     "selection": SelectionConfig,
     "generation": GenerationConfig,
+    "decontamination": DecontaminationConfig,
+    "dedup": NearDedupConfig,
 }
 
 
@@ -236,8 +245,10 @@ def check_types(section: Any, where: str) -> None:
 def validate(recipe: Recipe) -> None:
     """Raise UserError naming the key for any value of the wrong type or out of range."""
     check_types(recipe, "")
-    for name in ("corpus", "filters", "embeddings", "selection"):
+    for name in ("corpus", "filters", "embeddings", "selection", "decontamination", "dedup"):
         check_types(getattr(recipe, name), name)
+    validate_decontamination(recipe.decontamination)
+    validate_near_dedup(recipe.dedup)
     c = recipe.corpus
     if c.limit is not None and c.limit < 1:
         raise UserError(f"corpus.limit (--limit) must be >= 1 or null (no bound), got {c.limit}")

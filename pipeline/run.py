@@ -2,6 +2,7 @@
 
     LoadCodeCorpus (stream + rule filters)
       >> EmbeddingGeneration (sentence-transformers, cached on disk)
+      >> DecontaminateCorpus (benchmark copies set aside: pipeline/decontamination)
       >> KCenterGreedySelect (exact coreset)  >> selection record (a leaf: what was selected)
       >> the generation stage (task assignment, Generator, post-filter, Discriminator)
 
@@ -13,6 +14,7 @@ SIGKILL).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import os
@@ -55,7 +57,12 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
     from distilabel.steps import KeepColumns
 
     from pipeline.embeddings import CachedSentenceTransformerEmbeddings
-    from pipeline.steps import EmbedCode, KCenterGreedySelect, LoadCodeCorpus
+    from pipeline.steps import (
+        DecontaminateCorpus,
+        EmbedCode,
+        KCenterGreedySelect,
+        LoadCodeCorpus,
+    )
 
     c, f, e, s = recipe.corpus, recipe.filters, recipe.embeddings, recipe.selection
     state = output_dir / STATE_DIR
@@ -87,6 +94,13 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
             input_mappings={"text": "code"},
             input_batch_size=512,
         )
+        decontaminate = DecontaminateCorpus(
+            name="decontaminate_corpus",
+            settings=dataclasses.asdict(recipe.decontamination),
+            embeddings=dataclasses.asdict(e),
+            judge_llm=judge_llm(recipe, generation),
+            output_dir=str(output_dir),
+        )
         select = KCenterGreedySelect(
             name="kcenter_greedy",
             num_centers=s.k,
@@ -95,7 +109,7 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
             seed=recipe.seed,
         )
         record = KeepColumns(name="selection", columns=SELECTION_COLUMNS)
-        load >> embed >> select >> record
+        load >> embed >> decontaminate >> select >> record
         names = {"selection": "selection"}
         if generation is not None:
             last = add_generation_steps(
@@ -103,6 +117,14 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
             )
             names["generation"] = last.name
     return pipeline, names
+
+
+def judge_llm(recipe: Recipe, generation: dict | None) -> dict | None:
+    """The discriminator's settings for the decontamination judge: only when the judge is on and
+    the LLM stage really runs (a dry run prices the judge instead of calling it)."""
+    if not recipe.decontamination.judge or generation is None or generation["dry_run"]:
+        return None
+    return dataclasses.asdict(recipe.generation.discriminator)
 
 
 def generate(

@@ -24,6 +24,7 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
+from pipeline.generation.cleaning import check_rows, corpus_map, judge_dry_run
 from pipeline.generation.config import GenerationConfig, validate_generation
 from pipeline.generation.example_database import ExampleDatabase
 from pipeline.generation.llm_access import endpoint_configured, require_llm_access
@@ -153,6 +154,9 @@ def finish_generation(
 
         estimate = json.loads((out / DRY_RUN_DIR / ESTIMATE_FILE).read_text(encoding="utf-8"))
         print(format_estimate(estimate, out / DRY_RUN_DIR))
+        judge = judge_dry_run(recipe, generation_config(recipe), out)
+        if judge:
+            print(judge)
         return 0
     status = read_status(out / STATE_DIR) or {}
     records = distiset_records(distiset)
@@ -249,11 +253,17 @@ def lineage(recipe: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
 def write_generation_output(
     records: list[dict[str, Any]], recipe: Any, out: Path
 ) -> dict[str, Any]:
-    """Write the configs, the summary and the example database's pools; returns the summary."""
+    """Decontaminate and near-dedup the rows (`pipeline.decontamination.stages`), then write the
+    configs, the summary, the card's plots and the example database's pools; returns the summary."""
     config = generation_config(recipe)
     stats_file = out / STATE_DIR / CALL_STATS_FILE
     call_stats = json.loads(stats_file.read_text()) if stats_file.exists() else None
-    summary = {**summarize(records, config, call_stats), "lineage": lineage(recipe, records)}
+    records, checks = check_rows(records, recipe, config, out)
+    summary = {
+        **summarize(records, config, call_stats),
+        "lineage": lineage(recipe, [r for r in records if r.get("task")]),
+        **checks,
+    }
     write_dataset_folder(
         records,
         out,
@@ -261,6 +271,7 @@ def write_generation_output(
         summary=summary,
         title=recipe.name,
         card_context=card_context(recipe, out, records),
+        plot_context=corpus_map(recipe.embeddings, out),
     )
     db = ExampleDatabase(all_tasks(), out / STATE_DIR / EXAMPLES_FILE)
     try:

@@ -16,6 +16,9 @@ from typing import Any
 from pipeline.generation.postfilter import NOINPUT
 
 ACCEPTED, REJECTED, FAILED = "accepted", "rejected", "failed"
+# A snippet or a generated row that copies a benchmark item (pipeline/decontamination): kept in
+# the `contaminated` config with its flags, never in the training configs.
+CONTAMINATED = "contaminated"
 # TRL's SFTTrainer tokenizes a row that has a `prompt` as prompt + completion and masks the prompt
 # (`completion_only_loss` defaults to on when both columns exist); `messages` is then not read. A
 # row with `messages` alone is trained on every token, the instruction included. Only the accepted
@@ -41,7 +44,9 @@ DATASET_COLUMNS = (
 )
 # The columns the `rejected` and `failed` configs share with the accepted ones.
 COMMON_COLUMNS = tuple(c for c in DATASET_COLUMNS if c not in TRAINING_COLUMNS)
-# Added in the `rejected` and `failed` configs.
+# Added in the `rejected`, `failed` and `contaminated` configs. `duplicate_of`: the id of the row a
+# near-duplicate (stage `dedup`) repeats; `contamination`: the benchmark items a row matched
+# (benchmark, item, method, score, field), for stage `decontamination` or `corpus-decontamination`.
 OUTCOME_COLUMNS = (
     "status",
     "stage",
@@ -49,6 +54,8 @@ OUTCOME_COLUMNS = (
     "selection_rank",
     "raw_generation",
     "raw_judgement",
+    "duplicate_of",
+    "contamination",
 )
 
 
@@ -78,6 +85,8 @@ def build_record(
     models: tuple[str, str],
     raw_generation: str | None = None,
     raw_judgement: str | None = None,
+    duplicate_of: str | None = None,
+    contamination: list[dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
     """One output row; `case` holds the generator's four keys when it was parsed."""
     case = case or {}
@@ -92,7 +101,7 @@ def build_record(
         completion = [{"role": "assistant", "content": output}]
     return {
         "id": row["id"],
-        "task": row["task"],
+        "task": row.get("task"),
         "language": row.get("language"),
         "target_language": target_language,
         "instruction": instruction,
@@ -113,4 +122,6 @@ def build_record(
         "selection_rank": int(row.get("selection_rank", -1)),
         "raw_generation": raw_generation,
         "raw_judgement": raw_judgement,
+        "duplicate_of": duplicate_of,
+        "contamination": contamination or [],
     }

@@ -6,7 +6,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from pipeline.generation.config import GenerationConfig, cost_usd, format_usd
-from pipeline.generation.records import ACCEPTED, FAILED, REJECTED
+from pipeline.generation.records import ACCEPTED, CONTAMINATED, FAILED, REJECTED
 
 ROLES = ("generator", "discriminator")
 
@@ -21,7 +21,11 @@ def summarize(
     per_check: dict[str, dict[str, Any]] = {}
     calls = Counter()
     tokens = {role: Counter() for role in ROLES}
+    contaminated_snippets = 0
     for record in records:
+        if record.get("task") is None:  # a corpus snippet set aside before selection
+            contaminated_snippets += record["status"] == CONTAMINATED
+            continue
         per_task[record["task"]][record["status"]] += 1
         if record["status"] == REJECTED:
             for reason in record["reasons"]:
@@ -51,10 +55,13 @@ def summarize(
     known = [c for c in cost.values() if c is not None]
     cost["total"] = round(sum(known), 4) if len(known) == len(ROLES) else None
     return {
-        "rows": len(records),
+        "rows": len(records) - contaminated_snippets,
         "accepted": totals[ACCEPTED],
         "rejected": totals[REJECTED],
         "failed": totals[FAILED],
+        # generated rows that copy a benchmark item; and corpus snippets set aside before selection
+        "contaminated": totals[CONTAMINATED],
+        "contaminated_snippets": contaminated_snippets,
         "acceptance_rate": round(totals[ACCEPTED] / judged, 4) if judged else None,
         "per_task": {task: dict(per_task[task]) for task in sorted(per_task)},
         "rejections_by_check": {
@@ -76,7 +83,9 @@ def format_summary(summary: dict[str, Any]) -> str:
     rate = summary["acceptance_rate"]
     lines = [
         f"{summary['rows']} rows: {summary['accepted']} accepted, {summary['rejected']} rejected, "
-        f"{summary['failed']} failed; acceptance rate "
+        f"{summary['failed']} failed"
+        + (f", {summary['contaminated']} contaminated" if summary.get("contaminated") else "")
+        + "; acceptance rate "
         + (f"{rate:.1%} of answered rows" if rate is not None else "n/a"),
         f"{'task':<16}{'accepted':>10}{'rejected':>10}{'failed':>8}",
     ]

@@ -9,6 +9,9 @@ Layout (loadable with `datasets.load_dataset(DIR)` and `load_dataset(DIR, "repai
     DIR/rejected/train-00000-of-00001.parquet    rejected rows with stage and reasons
     DIR/failed/train-00000-of-00001.parquet      rows without an answer or with an internal error
                                                  (with stage and reasons; retried next run)
+    DIR/contaminated/train-00000-of-00001.parquet   snippets and rows that copy a benchmark item,
+                                                 with the items, methods and scores
+    DIR/plots/*.png                              the card's figures (cards/plots.py)
     DIR/summary.json, DIR/example_database.jsonl
     DIR/.wavecoder/                    run state (response cache, example database); not data
 
@@ -31,10 +34,12 @@ from pathlib import Path
 from typing import Any
 
 from cards.dataset_card import render_dataset_card
+from cards.plots import write_card_plots
 from pipeline.corpus.rows import SOURCE_FIELDS
 from pipeline.generation.records import (
     ACCEPTED,
     COMMON_COLUMNS,
+    CONTAMINATED,
     DATASET_COLUMNS,
     FAILED,
     OUTCOME_COLUMNS,
@@ -43,6 +48,7 @@ from pipeline.generation.records import (
 )
 from pipeline.layout import (
     DEFAULT_CONFIG,
+    PLOTS_DIR,
     README,
     REPLACED_PREFIX,
     SHARD,
@@ -54,8 +60,8 @@ from pipeline.layout import (
 
 
 def features(source_fields: list[str], with_outcome: bool):
-    """The schema of the accepted configs, or with `with_outcome` of `rejected` and `failed`
-    (which have the outcome columns and not `prompt` / `completion`)."""
+    """The schema of the accepted configs, or with `with_outcome` of `rejected`, `failed` and
+    `contaminated` (which have the outcome columns and not `prompt` / `completion`)."""
     from datasets import Features, Value
 
     text = Value("string")
@@ -91,6 +97,16 @@ def features(source_fields: list[str], with_outcome: bool):
             selection_rank=Value("int64"),
             raw_generation=text,
             raw_judgement=text,
+            duplicate_of=text,
+            contamination=[
+                {
+                    "benchmark": text,
+                    "item": text,
+                    "method": text,
+                    "score": Value("float64"),
+                    "field": text,
+                }
+            ],
         )
     return Features(spec)
 
@@ -103,11 +119,13 @@ def write_dataset_folder(
     summary: dict[str, Any] | None = None,
     title: str = "CodeOcean",
     card_context: dict[str, Any] | None = None,
+    plot_context: dict[str, Any] | None = None,
 ) -> dict[str, int]:
     """Write every config of `records` into `output_dir`; returns rows per config.
 
     ``card_context``: extra arguments of `cards.dataset_card.render_dataset_card` (recipe,
-    corpus_report, languages) for the README.
+    corpus_report, languages) for the README; ``plot_context``: extra arguments of
+    `cards.plots.write_card_plots` (the corpus map), whose figures go to ``plots/``.
     """
     import datasets
     import pyarrow.parquet as pq
@@ -127,6 +145,7 @@ def write_dataset_folder(
         configs[task] = ([r for r in accepted if r["task"] == task], False)
     configs[REJECTED] = ([r for r in records if r["status"] == REJECTED], True)
     configs[FAILED] = ([r for r in records if r["status"] == FAILED], True)
+    configs[CONTAMINATED] = ([r for r in records if r["status"] == CONTAMINATED], True)
     counts, sizes = {}, {}
     for name, (rows, with_outcome) in configs.items():
         counts[name] = len(rows)
@@ -148,16 +167,19 @@ def write_dataset_folder(
     if summary is not None:
         (staging / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
     written = [name for name in configs if (staging / config_folder(name)).exists()]
+    plots = write_card_plots(records, summary or {}, staging, **(plot_context or {}))
     card = render_dataset_card(
         title=title,
         configs=counts,
         summary=summary,
         written=written,
         sizes=sizes,
+        plots=plots,
         **(card_context or {}),
     )
     (staging / README).write_text(card, encoding="utf-8")
-    _swap_in(staging, out, [config_folder(name) for name in configs] + [SUMMARY_FILE, README])
+    names = [config_folder(name) for name in configs] + [SUMMARY_FILE, README, PLOTS_DIR]
+    _swap_in(staging, out, names)
     return counts
 
 

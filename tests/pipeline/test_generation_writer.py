@@ -159,7 +159,7 @@ def test_every_config_the_card_names_loads(tmp_path):
         assert len(loaded) == int(rows) == counts[name]
     assert counts["failed"] == 0 and "failed" not in declared
     assert "not declared (`datasets` cannot load an empty split):" in card
-    assert "`summarization`, `repair`, `translation`, `failed`." in card
+    assert "`summarization`, `repair`, `translation`, `contaminated`, `failed`." in card
 
 
 def test_load_dataset_gives_the_rows_there_now_after_a_rewrite_and_across_same_named_folders(
