@@ -13,7 +13,12 @@ import sys
 from pathlib import Path
 
 from pipeline.corpus.sources import corpus_folder, hub_dataset_id
-from pipeline.embeddings.model_spec import OFFLINE_MODEL, resolve_model
+from pipeline.embeddings.model_spec import (
+    OFFLINE_MODEL,
+    hub_offline,
+    hub_unreachable,
+    resolve_model,
+)
 from pipeline.recipe import Recipe
 from wavecoder.errors import UserError
 
@@ -41,12 +46,16 @@ def check_inputs(recipe: Recipe) -> None:
 def cached_vectors(recipe: Recipe) -> int:
     """How many vectors of the recipe's embedding model the embedding cache holds (0 when the
     cache cannot be opened without the model, e.g. an ONNX export that was never made)."""
-    from pipeline.embeddings.embedder import CodeEmbedder
+    from pipeline.embeddings.embedder import CodeEmbedder, default_cache_dir
 
+    root = Path(recipe.embeddings.cache_dir or default_cache_dir()).expanduser() / "vectors"
+    if not root.is_dir() or not any(root.iterdir()):
+        return 0  # no vector of any model: do not import torch to name this model's folder
     try:
-        return len(CodeEmbedder.from_config(recipe.embeddings, show_progress=False).cache)
+        cache = CodeEmbedder.from_config(recipe.embeddings, show_progress=False).existing_cache()
     except Exception:  # the model itself would be needed to name the cache
         return 0
+    return 0 if cache is None else len(cache)
 
 
 def check_corpus(source: str) -> None:
@@ -89,7 +98,7 @@ def hub_model_id(name: str) -> str:
 
 def check_hub_repo(repo_id: str, repo_type: str, what: str, alternative: str) -> None:
     """Pass when `repo_id` is in the local Hub cache or the Hub answers that it exists."""
-    from huggingface_hub import HfApi, constants, snapshot_download
+    from huggingface_hub import HfApi, snapshot_download
     from huggingface_hub.errors import (
         GatedRepoError,
         HfHubHTTPError,
@@ -108,11 +117,17 @@ def check_hub_repo(repo_id: str, repo_type: str, what: str, alternative: str) ->
         return
     except (LocalEntryNotFoundError, ValueError, OSError):
         pass
-    if constants.HF_HUB_OFFLINE:
+    if hub_offline():  # as set now, not when huggingface_hub was imported
         raise UserError(
             f"{what} {repo_id!r} is not in the local Hugging Face cache and HF_HUB_OFFLINE is "
             f"set; download it once with network access (`hf download {repo_id}"
             f"{' --repo-type dataset' if repo_type == 'dataset' else ''}`), {alternative}"
+        )
+    problem = hub_unreachable()  # one short request, no retries
+    if problem is not None:
+        raise UserError(
+            f"cannot reach the Hub for {what} {repo_id!r} ({problem}); check the network, "
+            f"{alternative}"
         )
     try:
         HfApi().repo_info(repo_id, repo_type=repo_type, timeout=HUB_TIMEOUT_S)

