@@ -41,7 +41,10 @@ def render_decontaminated_card(
                 "config_name": name,
                 **({"default": True} if name == "default" else {}),
                 "data_files": [
-                    {"split": "train", "path": f"{layout.config_folder(name)}/{layout.SHARD_PATTERN}"}
+                    {
+                        "split": "train",
+                        "path": f"{layout.config_folder(name)}/{layout.SHARD_PATTERN}",
+                    }
                 ],
             }
             for name in written

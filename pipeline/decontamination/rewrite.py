@@ -38,7 +38,9 @@ def rewrite_our_folder(
 
     benchmarks = load_benchmarks(config)
     embed, why = run_embedder(embeddings) if config.enabled else (None, None)
-    near = NearDedupConfig(**{**((summary.get("recipe") or {}).get("dedup") or {}), "enabled": dedup})
+    near = NearDedupConfig(
+        **{**((summary.get("recipe") or {}).get("dedup") or {}), "enabled": dedup}
+    )
     check = clean_generated(records, config, near, benchmarks, embed=embed)
     if why:
         for method in ("embedding", "nearest_k", "judge"):
@@ -124,9 +126,7 @@ def write_external(
 
         near = NearDedupConfig()
         texts_by_id = [(r["_id"], "\n".join(r["_fields"].values())) for r in rows]
-        dropped = find_near_duplicates(
-            [t for t in texts_by_id if t[0] not in result.flags], near
-        )
+        dropped = find_near_duplicates([t for t in texts_by_id if t[0] not in result.flags], near)
     summary = {
         "source": source,
         "rows": len(rows),

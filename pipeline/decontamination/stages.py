@@ -211,7 +211,9 @@ def near_dedup(records: list[dict[str, Any]], config: NearDedupConfig) -> dict[s
     )
 
     accepted = [r for r in records if r["status"] == ACCEPTED]
-    dropped = find_near_duplicates([(r["id"], row_text(r, config.fields)) for r in accepted], config)
+    dropped = find_near_duplicates(
+        [(r["id"], row_text(r, config.fields)) for r in accepted], config
+    )
     for record in accepted:
         if record["id"] in dropped:
             kept, jaccard = dropped[record["id"]]

@@ -58,7 +58,9 @@ def check_rows(
     stages = {"corpus": corpus_report, "generated": check.report}
     blocks: dict[str, Any] = {}
     if decon.enabled:
-        blocks["decontamination"] = decontamination_summary(decon, benchmarks, stages, check.leakage)
+        blocks["decontamination"] = decontamination_summary(
+            decon, benchmarks, stages, check.leakage
+        )
     if check.dedup is not None:
         blocks["dedup"] = check.dedup
     return rows, blocks

@@ -209,7 +209,10 @@ def test_decontamination_section_shows_the_numbers_given():
     assert "| humaneval | 164 | 0.862 | 0.832 | 0.880 |" in section
     assert "| mbpp | 500 | 0.850 | 0.818 | 0.877 |" in section
     assert "the `contaminated` config holds them" in section
-    assert "MinHash LSH (128 permutations)" in section and "at least 0.85; 4 of 130 rows dropped" in section
+    assert (
+        "MinHash LSH (128 permutations)" in section
+        and "at least 0.85; 4 of 130 rows dropped" in section
+    )
     assert "| `contaminated` | 3 | rows flagged by decontamination" in text
     assert 'contaminated = load_dataset("me/codeocean", "contaminated", split="train")' in text
 

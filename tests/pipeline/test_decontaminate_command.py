@@ -37,18 +37,24 @@ def other_rows() -> list[dict]:
         {"uid": "leak-verbatim", "prompt": "Return the longest string.", "response": humaneval("HumanEval/12")},
         {"uid": "leak-renamed", "prompt": "Longest word of a list.", "response": renamed(humaneval("HumanEval/12"))},
     ]  # fmt: skip
-    rows += [{"uid": f"clean-{i}", "prompt": f"Task {i}.", "response": c} for i, c in enumerate(CLEAN)]
+    rows += [
+        {"uid": f"clean-{i}", "prompt": f"Task {i}.", "response": c} for i, c in enumerate(CLEAN)
+    ]
     return rows
 
 
 def run(*args: str) -> int:
-    return main(["decontaminate", *args, "--benchmarks", "humaneval", "--embedding-model", EMBEDDER])
+    return main(
+        ["decontaminate", *args, "--benchmarks", "humaneval", "--embedding-model", EMBEDDER]
+    )
 
 
 def read(out: Path, config: str) -> list[dict]:
     import pyarrow.parquet as pq
 
-    return [r for f in sorted((out / config).glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return [
+        r for f in sorted((out / config).glob("*.parquet")) for r in pq.read_table(f).to_pylist()
+    ]
 
 
 @pytest.mark.parametrize("form", ["jsonl", "parquet-folder"])
@@ -82,7 +88,7 @@ def test_another_dataset_is_split_into_clean_and_contaminated(tmp_path, form, ca
     assert set(clean.column_names) == {"uid", "prompt", "response"}
     card = DatasetCard.load(out / "README.md")
     assert [c["config_name"] for c in card.data.configs] == ["default", "contaminated"]
-    assert "## Decontamination" in card.text and "HumanEval" in card.text or "humaneval" in card.text
+    assert "## Decontamination" in card.text and "humaneval (164 items" in card.text
     summary = json.loads((out / "summary.json").read_text())
     stage = summary["decontamination"]["stages"]["generated"]
     assert stage["checked"] == 5 and stage["flagged_rows"] == 2
@@ -140,7 +146,9 @@ def test_our_folder_is_checked_again_and_rewritten(tmp_path):
     folder, out = tmp_path / "codeocean", tmp_path / "checked"
     summary = {"recipe": {"name": "codeocean-x"}, "lineage": {"embedding_model": EMBEDDER}}
     write_dataset_folder(records, folder, tasks=list(all_tasks()), summary=summary)
-    assert main(["decontaminate", str(folder), "--output", str(out), "--benchmarks", "humaneval"]) == 0
+    assert (
+        main(["decontaminate", str(folder), "--output", str(out), "--benchmarks", "humaneval"]) == 0
+    )
     (leak,) = read(out, "contaminated")
     assert leak["id"] == SNIPPETS[0]["id"] and leak["stage"] == "decontamination"
     assert {r["id"] for r in read(out, "data")} == {s["id"] for s in SNIPPETS[1:4]}
@@ -148,7 +156,8 @@ def test_our_folder_is_checked_again_and_rewritten(tmp_path):
     new_summary = json.loads((out / "summary.json").read_text())
     assert new_summary["decontamination"]["stages"]["generated"]["flagged_rows"] == 1
     assert new_summary["contaminated"] == 1 and new_summary["accepted"] == 3
-    assert new_summary["decontamination"]["leakage"]["humaneval"]["before"] > (
-        new_summary["decontamination"]["leakage"]["humaneval"]["after"]
+    assert (
+        new_summary["decontamination"]["leakage"]["humaneval"]["before"]
+        > (new_summary["decontamination"]["leakage"]["humaneval"]["after"])
     )
     assert (out / "plots" / "leakage.png").exists()

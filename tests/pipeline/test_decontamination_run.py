@@ -145,7 +145,9 @@ def write_recipe(tmp_path: Path, corpus: Path) -> Path:
 def rows(out: Path, config: str) -> list[dict]:
     import pyarrow.parquet as pq
 
-    return [r for f in sorted((out / config).glob("*.parquet")) for r in pq.read_table(f).to_pylist()]
+    return [
+        r for f in sorted((out / config).glob("*.parquet")) for r in pq.read_table(f).to_pylist()
+    ]
 
 
 @pytest.fixture(scope="module")
