@@ -89,11 +89,44 @@ def hub_model_id(name: str) -> str:
     transformers checkpoints such as `bert-base-uncased`)."""
     if "/" in name:
         return name
-    try:
-        from sentence_transformers.base.model import ORIGINAL_TRANSFORMER_MODELS
-    except ImportError:  # another sentence-transformers layout: check the name as given
+    originals = _original_transformer_models()
+    if originals is None:  # another sentence-transformers layout: check the name as given
         return name
-    return name if name.lower() in ORIGINAL_TRANSFORMER_MODELS else f"sentence-transformers/{name}"
+    return name if name.lower() in originals else f"sentence-transformers/{name}"
+
+
+def _original_transformer_models() -> frozenset[str] | None:
+    """sentence-transformers' ORIGINAL_TRANSFORMER_MODELS, read from its source when it is not
+    imported yet: importing it imports torch and transformers (seconds), for one list of names."""
+    import ast
+    import importlib.util
+
+    module = sys.modules.get("sentence_transformers.util.misc")
+    if module is not None and hasattr(module, "ORIGINAL_TRANSFORMER_MODELS"):
+        return frozenset(module.ORIGINAL_TRANSFORMER_MODELS)
+    try:
+        spec = importlib.util.find_spec("sentence_transformers")  # finds; imports nothing
+    except (ImportError, ValueError):
+        spec = None
+    for folder in (spec and spec.submodule_search_locations) or []:
+        source = Path(folder) / "util" / "misc.py"
+        if not source.is_file():
+            continue
+        for node in ast.parse(source.read_text()).body:
+            targets = node.targets if isinstance(node, ast.Assign) else []
+            if any(getattr(t, "id", None) == "ORIGINAL_TRANSFORMER_MODELS" for t in targets):
+                try:
+                    return frozenset(ast.literal_eval(node.value))
+                except ValueError:
+                    break
+    try:
+        from sentence_transformers.util.misc import ORIGINAL_TRANSFORMER_MODELS
+    except ImportError:
+        try:
+            from sentence_transformers.base.model import ORIGINAL_TRANSFORMER_MODELS
+        except ImportError:
+            return None
+    return frozenset(ORIGINAL_TRANSFORMER_MODELS)
 
 
 def check_hub_repo(repo_id: str, repo_type: str, what: str, alternative: str) -> None:
