@@ -27,7 +27,7 @@ ORDER = (
 )  # fmt: skip
 # Decontamination stages, in the card's order, and what each one checked.
 STAGES = {
-    "corpus": "the selected source functions, before generation",
+    "corpus": "the filtered corpus, before KCenterGreedy selection",
     "generated": "the generated rows: instruction, input and output",
 }
 
@@ -290,11 +290,18 @@ def _methods_used(settings: dict, stages: dict) -> list[str]:
 def _settings_lines(settings: dict, used: list[str]) -> list[tuple[str, str]]:
     """``(method, what flags a row)``; methods that were off say so."""
     lines = {
-        "exact": f"a benchmark solution of at least {settings.get('min_exact_chars', '?')} "
-        "characters found verbatim in the row",
+        "exact": f"a benchmark solution body or prompt of at least "
+        f"{settings.get('min_exact_chars', '?')} characters found in the row (normalised text, "
+        "trivial solutions allow-listed)",
         "ngram": f"the row holds at least {_share(settings.get('ngram_threshold'))} of an item's "
         f"{settings.get('ngram_size', '?')}-grams",
-        "embedding": f"cosine similarity to an item at least {settings.get('embedding_threshold')}",
+        "embedding": "cosine similarity of the row's code to an item's solution at least "
+        f"{settings.get('embedding_threshold')}"
+        + (
+            f", of its instruction or input to an item's prompt at least {prose}"
+            if (prose := settings.get("prose_embedding_threshold")) is not None
+            else ""
+        ),
         "judge": "an LLM judge confirms the match (top "
         f"{settings.get('judge_top', '?')} candidates per item)",
         "nearest_k": f"among the {settings.get('nearest_k')} rows nearest to an item",

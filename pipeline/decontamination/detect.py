@@ -87,6 +87,7 @@ def decontaminate(
             "ngram_size": config.ngram_size,
             "ngram_threshold": config.ngram_threshold,
             "embedding_threshold": config.embedding_threshold,
+            "prose_embedding_threshold": config.prose_embedding_threshold,
             "nearest_k": config.nearest_k,
         },
     }
@@ -235,9 +236,13 @@ def _embedding_methods(rows, items, config, embed, judge_llm, report) -> list[Fl
         for name in _field_names(rows):
             subset = [row for row in rows if (row.fields.get(name) or "").strip()]
             vectors = embed([row.fields[name] for row in subset])
-            target = prompts if name in PROSE_FIELDS else solutions
+            prose = name in PROSE_FIELDS
+            threshold = config.prose_embedding_threshold if prose else config.embedding_threshold
+            if threshold is None:
+                continue
+            target = prompts if prose else solutions
             flags += embedding_flags(
-                subset, vectors, items, target, threshold=config.embedding_threshold, field=name
+                subset, vectors, items, target, threshold=threshold, field=name
             )
     if not wants_whole:
         return flags

