@@ -161,3 +161,21 @@ def test_our_folder_is_checked_again_and_rewritten(tmp_path):
         > (new_summary["decontamination"]["leakage"]["humaneval"]["after"])
     )
     assert (out / "plots" / "leakage.png").exists()
+
+
+def test_the_dry_run_prices_the_judge_only_when_it_is_on(tmp_path):
+    from pipeline.generation.cleaning import judge_dry_run
+    from pipeline.recipe import Recipe
+
+    recipe = Recipe()
+    recipe.decontamination.benchmarks = ["humaneval"]
+    recipe.generation.discriminator.price_per_million_tokens = {"input": 2.0, "output": 8.0}
+    (tmp_path / "dry_run").mkdir()
+    assert judge_dry_run(recipe, recipe.generation, tmp_path) is None
+    recipe.decontamination.judge, recipe.decontamination.judge_top = True, 2
+    line = judge_dry_run(recipe, recipe.generation, tmp_path)
+    # 2 candidates x 164 HumanEval problems x 2 stages
+    assert "at most 656 calls (2 candidates x 164 benchmark items x 2 stages)" in line
+    estimate = json.loads((tmp_path / "dry_run" / "decontamination_judge.json").read_text())
+    assert estimate["calls"] == 656 and estimate["input_tokens"] > 656 * 100
+    assert estimate["max_usd"] > estimate["expected_usd"] > 0
