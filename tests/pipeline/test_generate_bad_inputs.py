@@ -143,7 +143,7 @@ def test_an_embedding_failure_inside_the_step_fails_the_run(tmp_path):
     write(model / "modules.json", '[{"idx": 0, "name": "0", "path": "", "type": '
           '"sentence_transformers.models.Transformer"}]')  # fmt: skip
     write(model / "config.json", "{not json")
-    done = generate(tmp_path, "--embedding-model", str(model), "--limit", "300")
+    done = generate(tmp_path, "--embedding-model", str(model), "--limit", "100")
     assert done.returncode == 2, done.stderr[-3000:]
     assert the_error(done).startswith(f"could not load embedding model {str(model)!r}")
     assert "KCenterGreedy selected" not in done.stdout
@@ -177,7 +177,7 @@ def test_a_model_that_cannot_be_had_is_tried_when_its_vectors_are_cached(tmp_pat
     embedder.cache.put([text_key("a"), text_key("b")], np.ones((2, 4), np.float32))
     done = generate(
         tmp_path, "--embedding-model", "nosuch/model", "--embedding-backend", "torch",
-        "--limit", "300", env={"HF_HUB_OFFLINE": "1"},
+        "--limit", "100", env={"HF_HUB_OFFLINE": "1"},
     )  # fmt: skip
     assert "warning: embedding model 'nosuch/model' is not in the local Hugging Face cache" in (
         done.stderr
