@@ -111,7 +111,7 @@ def humaneval() -> list[BenchmarkItem]:
 def embed(tmp_path_factory):
     config = EmbeddingsConfig(
         model="offline:all-MiniLM-L6-v2",
-        backend="torch",
+        backend="auto",  # ONNX Runtime fp32 on the CPU, as the demo run embeds
         cache_dir=str(tmp_path_factory.mktemp("decontamination-cache")),
         device="cpu",
     )
@@ -131,7 +131,8 @@ def planted_rows(humaneval, stdlib_rows) -> list[RowText]:
         RowText("reordered:HumanEval/55", {"instruction": "Fibonacci.", "output": REORDERED_55}),
     ]
     rows += [RowText(f"reworded:{name}", {"instruction": text}) for name, text in REWORDED.items()]
-    rows += [RowText(f"stdlib:{row['id']}", {"output": row["code"]}) for row in stdlib_rows]
+    # 300 clean functions (the module docstring of embedding.py has the maximum over all 4,451)
+    rows += [RowText(f"stdlib:{row['id']}", {"output": row["code"]}) for row in stdlib_rows[:300]]
     return rows
 
 
@@ -162,9 +163,9 @@ def test_copies_of_humaneval_are_flagged_stdlib_code_is_kept_and_nearest_k_finds
     assert flagged == expected
     assert all(f.method == "embedding" and DEFAULT_THRESHOLD <= f.score <= 1.0 for f in flags)
     assert {f.score for f in flags if f.row_id.startswith("verbatim:")} == {1.0}
-    # Every one of the 600 stdlib functions is kept; the closest is well below the threshold.
+    # Every one of the 300 stdlib functions is kept; the closest is well below the threshold.
     stdlib = [i for i, row in enumerate(rows) if row.id.startswith("stdlib:")]
-    assert len(stdlib) == 600
+    assert len(stdlib) == 300
     assert (vectors["output"][stdlib] @ solutions.T).max() < DEFAULT_THRESHOLD - 0.03
 
     # nearest_k 3 (the Ultra variant): each problem's planted copy comes first.
