@@ -9,7 +9,10 @@ most generation rows), output ~250 (summaries) to ~700 (code), source code ~650,
 with ~120-character reasons.
 
 Each figure is the median of ``--runs`` runs, each on a freshly opened view, so "cold" figures
-include reading what they need from the shards. The baseline, measured in the same run, is the
+include reading what they need from the shards. The search text is built once per folder and kept
+in the search-text cache (`space.shards`, here a temporary `$WAVECODER_CACHE`): "cold" searches
+map it from there, as every view opened after the Space's start-up does; the figures marked
+"once" build it (the cache emptied before each run), as the Space's start-up thread does once. The baseline, measured in the same run, is the
 straightforward Space: `pandas.read_parquet` of the whole config, then pandas filters
 (`str.contains(case=False)` over the four text columns for search).
 
@@ -20,6 +23,8 @@ straightforward Space: `pandas.read_parquet` of the whole config, then pandas fi
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
 import statistics
 import sys
 import tempfile
@@ -35,7 +40,8 @@ from pipeline.generation.writer import features
 from pipeline.layout import SHARD, config_folder
 from space.data import CodeOceanView
 
-TARGET_S = 1.0  # each figure, on the 2-core development machine
+TARGET_S = 1.0  # each figure a visitor waits for, on the 2-core development machine
+ONCE = "(once per folder)"  # figures of the start-up build: no visitor waits for them
 TASKS = {"generation": 0.571, "summarization": 0.158, "repair": 0.158, "translation": 0.113}
 LANGUAGES = {"python": 0.4, "java": 0.2, "javascript": 0.15, "go": 0.1, "php": 0.1, "ruby": 0.05}
 RULES = ["names_language", "solution_is_code", "instruction_is_clear", "one_or_two_sentences",
@@ -180,7 +186,7 @@ def pandas_baseline(folder: Path, runs: int, open_runs: int, deep: str) -> dict[
     opened = median_s(open_runs, None, lambda _: len(pandas_open()))
     return {
         "first page (cold)": opened,
-        "warm-up of default (open's thread)": opened,
+        f"warm-up of default, first ever {ONCE}": opened,
         "task + language filter": median_s(
             runs, lambda: df, lambda d: int(((d.task == "repair") & (d.language == "python")).sum())
         ),
@@ -205,7 +211,8 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, tempfile.TemporaryDirectory() as cache:
+        os.environ["WAVECODER_CACHE"] = cache  # the search-text cache of this run only
         folder = args.folder or Path(tmp)
         start = time.perf_counter()
         if not (folder / config_folder("default") / SHARD).exists():
@@ -220,6 +227,10 @@ def main() -> None:
 
         def cold() -> CodeOceanView:  # nothing read yet but the footers
             return CodeOceanView.open(source, warm=False)
+
+        def first_ever() -> CodeOceanView:  # cold, and the search-text cache empty
+            shutil.rmtree(Path(cache) / "space-search", ignore_errors=True)
+            return cold()
 
         view = CodeOceanView.open(source, warm=False)
         view.warm()  # default's columns and search text built, as the Space's are after start-up
@@ -237,17 +248,26 @@ def main() -> None:
             "rejected: failed-rule filter (cold)": median_s(
                 n, cold, lambda v: v.query(config="rejected", failed_rule=RULES[0]).total
             ),
-            "full-text search (cold: builds the text)": median_s(
+            f"full-text search, first ever: builds the text {ONCE}": median_s(
+                n, first_ever, lambda v: v.query(search=NEEDLE).total
+            ),
+            "full-text search (cold: text mapped from the cache)": median_s(
                 n, cold, lambda v: v.query(search=NEEDLE).total
             ),
             "full-text search": median_s(n, ready, lambda v: v.query(search=NEEDLE.upper()).total),
+            "search + task + language (cold)": median_s(
+                n, cold, lambda v: v.query(search=NEEDLE, task="repair", language="python").total
+            ),
             "search + task + language": median_s(
                 n, ready, lambda v: v.query(search=NEEDLE, task="repair", language="python").total
             ),
             "row lookup, last row group (cold)": median_s(n, cold, lambda v: v.row(deep)["id"]),
             "row lookup in rejected (cold)": median_s(n, cold, lambda v: v.row(rejected_id)["id"]),
             "facets of default (cold)": median_s(n, cold, lambda v: len(v.facets()["language"])),
-            "warm-up of default (open's thread)": median_s(
+            f"warm-up of default, first ever {ONCE}": median_s(
+                n, first_ever, lambda v: (v.warm(), v.num_rows())[1]
+            ),
+            "warm-up of default (open's thread; text cached)": median_s(
                 n, cold, lambda v: (v.warm(), v.num_rows())[1]
             ),
         }
@@ -258,7 +278,7 @@ def main() -> None:
     print(
         f"\nmedian of {args.runs} runs; target < {TARGET_S} s. pandas: read_parquet of the whole "
         f"default config (its first page and warm-up; median of {runs}), then in-memory filters; "
-        "ratio = pandas / ours"
+        f"ratio = pandas / ours; {ONCE}: the start-up thread's build, cached for every later view"
     )
     width = max(map(len, ours))
     header = (
@@ -266,7 +286,7 @@ def main() -> None:
     )
     print(header + "\n" + "-" * len(header))
     for name, (seconds, result) in ours.items():
-        verdict = "PASS" if seconds < TARGET_S else "FAIL"
+        verdict = "once" if ONCE in name else "PASS" if seconds < TARGET_S else "FAIL"
         line = f"{name:<{width}}  {seconds:>7.3f} s  {result!s:>15}  {verdict:>6}"
         if name in baseline:
             base, base_result = baseline[name]

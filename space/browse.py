@@ -26,6 +26,9 @@ from wavecoder.errors import UserError
 PAGE_SIZE = 20  # rows per page of the table
 ALL = ""  # a filter's "no filter" value
 MAX_SEARCH_CHARS = 200
+# Browsing runs in its own concurrency group, never queued behind a reply being generated.
+BROWSE_GROUP, BROWSE_CONCURRENCY = "browse", 8
+NO_FILTERS = ("default", ALL, ALL, ALL, "")  # config, task, language, failed rule, search
 # Row fields the try-the-model tab starts its one-click prompts from (kept in a gr.State).
 PROMPT_FIELDS = ("id", "task", "language", "instruction", "input", "output", "source_code")
 CONFIG_LABELS = {
@@ -79,22 +82,25 @@ class BrowseTab:
             self.status = gr.Markdown(elem_id="page-status")
             following = gr.Button("Next ▶", size="sm", elem_id="next-page")
         self.page = gr.State(0)
-        self.ids = gr.State([])
+        # The filters of the page shown (config, task, language, rule, search): previous/next
+        # page through these, not through whatever is typed in the boxes but not yet applied.
+        self.applied = gr.State(NO_FILTERS)
         self.open_row = gr.State(None)
         self._build_row_view()
 
         filters = [self.config, self.task, self.language, self.rule, self.search]
-        page_outputs = [self.table, self.status, self.ids, self.page]
+        page_outputs = [self.table, self.status, self.applied, self.page]
+        browse = {"concurrency_id": BROWSE_GROUP, "concurrency_limit": BROWSE_CONCURRENCY}
         self.config.change(
-            self.on_config, [self.config], [self.task, self.language, self.rule]
-        ).then(self.first_page, filters, page_outputs)
+            self.on_config, [self.config], [self.task, self.language, self.rule], **browse
+        ).then(self.first_page, filters, page_outputs, **browse)
         for component in (self.task, self.language, self.rule):
-            component.input(self.first_page, filters, page_outputs)
-        self.search.submit(self.first_page, filters, page_outputs)
-        search_button.click(self.first_page, filters, page_outputs)
-        previous.click(self.previous_page, [*filters, self.page], page_outputs)
-        following.click(self.next_page, [*filters, self.page], page_outputs)
-        self.table.select(self.on_select, [self.ids, self.config], self.row_outputs)
+            component.input(self.first_page, filters, page_outputs, **browse)
+        self.search.submit(self.first_page, filters, page_outputs, **browse)
+        search_button.click(self.first_page, filters, page_outputs, **browse)
+        previous.click(self.previous_page, [self.applied, self.page], page_outputs, **browse)
+        following.click(self.next_page, [self.applied, self.page], page_outputs, **browse)
+        self.table.select(self.on_select, [self.applied], self.row_outputs, **browse)
         self.load_outputs = page_outputs + self.row_outputs
 
     def _build_row_view(self) -> None:
@@ -137,38 +143,40 @@ class BrowseTab:
         )
 
     def show_page(self, config, task, language, rule, search, page: int) -> tuple:
-        """(table rows, "page X of Y (N rows)", the page's row ids, the page number)."""
+        """(table rows, "page X of Y (N rows)", the filters applied, the page number)."""
+        search = (search or "")[:MAX_SEARCH_CHARS]
         found = self.view.query(
             config=config or "default", task=task or None, language=language or None,
-            failed_rule=rule or None, search=(search or "")[:MAX_SEARCH_CHARS], page=page,
+            failed_rule=rule or None, search=search, page=page,
             page_size=PAGE_SIZE,
         )  # fmt: skip
         rows = [[_cell(row[c]) for c in TABLE_COLUMNS] for row in found.rows]
         status = f"page {found.page + 1} of {found.pages} ({found.total} rows)"
-        return rows, status, [row["id"] for row in found.rows], found.page
+        applied = (config or "default", task or ALL, language or ALL, rule or ALL, search)
+        return rows, status, applied, found.page
 
     def first_page(self, *filters) -> tuple:
         return _shown(self.show_page, *filters, 0)
 
-    def previous_page(self, *filters_and_page) -> tuple:
-        *filters, page = filters_and_page
-        return _shown(self.show_page, *filters, max(0, int(page) - 1))
+    def previous_page(self, applied: tuple, page: int) -> tuple:
+        return _shown(self.show_page, *(applied or NO_FILTERS), max(0, int(page) - 1))
 
-    def next_page(self, *filters_and_page) -> tuple:
-        *filters, page = filters_and_page
-        return _shown(self.show_page, *filters, int(page) + 1)
+    def next_page(self, applied: tuple, page: int) -> tuple:
+        return _shown(self.show_page, *(applied or NO_FILTERS), int(page) + 1)
 
     # -- one row ---------------------------------------------------------------------------
 
-    def on_select(self, ids: list[str], config: str, event: gr.SelectData, request: gr.Request):
-        index = event.index[0] if isinstance(event.index, list | tuple) else event.index
-        if not ids or index is None or not 0 <= int(index) < len(ids):
-            return self.row_values(None, None, "")
-        return self.row_values(ids[int(index)], config, _base_url(request))
+    def on_select(self, applied: tuple, event: gr.SelectData, request: gr.Request):
+        """The clicked row, by the id in its first cell (the table may be sorted in the browser,
+        so its position says nothing), from the config of the page shown."""
+        row = event.row_value or []
+        row_id = str(row[0]) if row and row[0] not in (None, "") else None
+        config = (applied or NO_FILTERS)[0]
+        return self.row_values(row_id, config, _base_url(request) if row_id else "")
 
     def on_load(self, request: gr.Request) -> tuple:
         """The first page, and the row `?row=<id>` names when the page URL has one."""
-        page = self.first_page("default", ALL, ALL, ALL, "")
+        page = self.first_page(*NO_FILTERS)
         row_id = dict(request.query_params).get("row") if request else None
         return (*page, *self.row_values(row_id, None, _base_url(request)))
 

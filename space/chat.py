@@ -19,6 +19,7 @@ Torch and transformers are imported on use, so the Space's data tab starts witho
 
 from __future__ import annotations
 
+import math
 import queue
 import threading
 from collections.abc import Callable, Iterator
@@ -26,17 +27,24 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from training.formatting import adds_bos, alpaca_prompt, has_alpaca_template
+from space.prompts import (  # noqa: F401  (format_prompt, user_message: this module's API too)
+    PROMPT_STYLES,
+    Prompt,
+    format_prompt,
+    render_messages,
+    user_message,
+)
 from wavecoder.errors import UserError
 
-PROMPT_STYLES = ("alpaca", "chat")
 MAX_NEW_TOKENS_LIMIT = 1024  # tokens per reply
 MAX_TEMPERATURE = 1.5  # 0 is greedy decoding
 MAX_INPUT_CHARS = 16_000  # characters of the formatted prompt, checked before tokenising
 MAX_INPUT_TOKENS = 4096  # tokens of the formatted prompt
-GPU_DURATION_S = 120  # ZeroGPU's per-call budget: two 6.7B models, 1024 tokens each
-
-Prompt = str | list[dict[str, Any]]
+# ZeroGPU's budget for one call: start-up plus a time per new token of each model (a 6.7B model
+# in bfloat16 writes ~30 tokens/s on a ZeroGPU slice; 0.05 s leaves room), at most the cap.
+GPU_BASE_S, GPU_S_PER_TOKEN, GPU_MAX_S = 10, 0.05, 300
+GPU_DURATION_S = 60  # `gpu`'s default for functions without a duration of their own
+ADAPTER_CONFIG = "adapter_config.json"  # a PEFT adapter folder (LoRA) holds this
 
 
 @dataclass
@@ -56,10 +64,11 @@ class ChatModel:
 
     @classmethod
     def load(cls, name_or_path: str) -> ChatModel:
-        """Load a local folder or Hub id; `trust_remote_code` is always off, so no code of the
-        model's repository ever runs in the Space."""
+        """Load a local folder or Hub id; `trust_remote_code` is always off and weights are read
+        from safetensors only, so no code of the model's repository ever runs in the Space. A
+        local PEFT adapter folder (adapter_config.json, e.g. a LoRA run's output) loads its base
+        model (`base_model_name_or_path`) with the adapter on top."""
         import torch
-        from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
 
         folder = Path(name_or_path).expanduser()
         if folder.is_dir():
@@ -67,18 +76,17 @@ class ChatModel:
         elif _looks_like_path(name_or_path):
             raise UserError(
                 f"no model folder at {name_or_path}: give the folder `wavecoder train` wrote "
-                "(with config.json) or a Hub id such as org/name"
+                "(with config.json, or adapter_config.json for a LoRA adapter) or a Hub id such "
+                "as org/name"
             )
         cuda = torch.cuda.is_available()
+        dtype = torch.bfloat16 if cuda else torch.float32
+        adapter = folder / ADAPTER_CONFIG if folder.is_dir() else None
         try:
-            config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=False)
-            tokenizer = AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=False)
-            model = AutoModelForCausalLM.from_pretrained(
-                name_or_path,
-                config=config,
-                dtype=torch.bfloat16 if cuda else torch.float32,
-                trust_remote_code=False,
-            )
+            if adapter is not None and adapter.is_file():
+                model, tokenizer = _load_with_adapter(folder, dtype)
+            else:
+                model, tokenizer = _load_plain(name_or_path, dtype), _tokenizer(name_or_path)
         except (OSError, ValueError, KeyError, ImportError) as error:
             raise UserError(_load_failure(name_or_path, error)) from error
         model.to("cuda" if cuda else "cpu").eval()
@@ -98,6 +106,40 @@ class ChatModel:
         return getattr(self.model.config, "max_position_embeddings", None)
 
 
+def _load_plain(name_or_path: str, dtype) -> Any:
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    config = AutoConfig.from_pretrained(name_or_path, trust_remote_code=False)
+    return AutoModelForCausalLM.from_pretrained(name_or_path, config=config, dtype=dtype,
+                                                trust_remote_code=False, use_safetensors=True)  # fmt: skip
+
+
+def _tokenizer(name_or_path: str) -> Any:
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(name_or_path, trust_remote_code=False)
+
+
+def _load_with_adapter(folder: Path, dtype) -> tuple[Any, Any]:
+    """The adapter's base model with the adapter on top, and the adapter folder's tokenizer (the
+    base model's when the folder has none)."""
+    import json
+
+    from peft import PeftModel
+
+    config = json.loads((folder / ADAPTER_CONFIG).read_text(encoding="utf-8"))
+    base = config.get("base_model_name_or_path")
+    if not base:
+        raise ValueError(f"{ADAPTER_CONFIG} names no base_model_name_or_path")
+    base_folder = Path(base).expanduser()
+    if not base_folder.is_dir() and _looks_like_path(base):
+        raise ValueError(f"its base model {base} is neither a folder here nor a Hub id")
+    model = PeftModel.from_pretrained(_load_plain(base, dtype), str(folder), is_trainable=False)
+    has_tokenizer = any((folder / name).is_file()
+                        for name in ("tokenizer.json", "tokenizer_config.json"))  # fmt: skip
+    return model, _tokenizer(str(folder) if has_tokenizer else base)
+
+
 def _looks_like_path(name: str) -> bool:
     """Whether `name` can only be a local path (a Hub id is `name` or `org/name`)."""
     return name.startswith(("/", ".", "~")) or name.count("/") > 1 or Path(name).exists()
@@ -110,49 +152,11 @@ def _load_failure(name_or_path: str, error: Exception) -> str:
     return (
         f"cannot load the model {name_or_path!r} ({reason}). The Space loads a local folder or "
         f"Hub id of a causal language model that transformers {transformers.__version__} "
-        "supports without running the repository's own code (trust_remote_code is always off): "
+        "supports without running the repository's own code (trust_remote_code is always off, "
+        "weights from .safetensors files only): "
         "check the name, set HF_TOKEN for a gated or private model, and allow downloads "
         "(unset HF_HUB_OFFLINE) for one not in the local cache."
     )
-
-
-def user_message(instruction: str, input: str, *, tokenizer) -> dict[str, str]:
-    """The user turn of (instruction, input) as training formatted it for this tokenizer: an
-    `input` key for the Alpaca chat template, else instruction, blank line, input."""
-    if has_alpaca_template(tokenizer):
-        return {"role": "user", "content": instruction, "input": input}
-    content = f"{instruction}\n\n{input}" if input else instruction
-    return {"role": "user", "content": content}
-
-
-def format_prompt(instruction: str, input: str = "", *, style: str, tokenizer=None) -> str:
-    """The prompt text of (instruction, input): `alpaca` is the paper's Alpaca prompt
-    (`training.formatting.alpaca_prompt`), `chat` the tokenizer's chat template with the
-    generation prompt."""
-    if style == "alpaca":
-        # Prompts are tokenized without special tokens (as training saw the rendered template),
-        # so the BOS a base model's tokenizer adds is written here, as the saved template does.
-        bos = tokenizer.bos_token if tokenizer is not None and adds_bos(tokenizer) else ""
-        return bos + alpaca_prompt(instruction, input)
-    if style != "chat":
-        raise UserError(f"unknown prompt style {style!r}: use one of {', '.join(PROMPT_STYLES)}")
-    return _render([user_message(instruction, input, tokenizer=tokenizer)], tokenizer)
-
-
-def _render(messages: list[dict[str, Any]], tokenizer) -> str:
-    if not getattr(tokenizer, "chat_template", None):
-        raise UserError(
-            "this model's tokenizer has no chat template, so the chat style cannot format the "
-            "prompt: use the alpaca style (the paper's prompt)"
-        )
-    from jinja2 import TemplateError
-
-    try:
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
-    except TemplateError as error:
-        raise UserError(
-            f"the model's chat template cannot format these messages: {error}"
-        ) from error
 
 
 def check_settings(max_new_tokens: float, temperature: float) -> None:
@@ -176,13 +180,13 @@ def check_settings(max_new_tokens: float, temperature: float) -> None:
 def prompt_ids(chat_model: ChatModel, prompt: Prompt, *, max_new_tokens: int = 0) -> list[int]:
     """The token ids of `prompt`, refused when longer than MAX_INPUT_CHARS characters,
     MAX_INPUT_TOKENS tokens, or the model's context less `max_new_tokens`."""
-    text = prompt if isinstance(prompt, str) else _render(prompt, chat_model.tokenizer)
+    text = prompt if isinstance(prompt, str) else render_messages(prompt, chat_model.tokenizer)
     if not text.strip():
         raise UserError("the prompt is empty: write an instruction")
     if len(text) > MAX_INPUT_CHARS:
         raise UserError(
             f"the prompt is {len(text)} characters and the Space takes at most "
-            f"{MAX_INPUT_CHARS}: shorten the code or the instruction"
+            f"{MAX_INPUT_CHARS}: shorten the code or the instruction, or clear the chat"
         )
     ids = chat_model.tokenizer(text, add_special_tokens=False)["input_ids"]
     limit = MAX_INPUT_TOKENS
@@ -192,7 +196,8 @@ def prompt_ids(chat_model: ChatModel, prompt: Prompt, *, max_new_tokens: int = 0
         raise UserError(
             f"the prompt is {len(ids)} tokens and {chat_model.name} takes at most {limit} here "
             f"(at most {MAX_INPUT_TOKENS}, and prompt plus max_new_tokens within its context of "
-            f"{chat_model.context_tokens} tokens): shorten the code or lower max_new_tokens"
+            f"{chat_model.context_tokens} tokens): shorten the code, clear the chat or lower "
+            "max_new_tokens"
         )
     return ids
 
@@ -327,9 +332,18 @@ def compare(
             thread.join()
 
 
-def gpu(fn: Callable | None = None, *, duration_s: int = GPU_DURATION_S):
-    """`spaces.GPU` (a ZeroGPU slice for each call, at most `duration_s` seconds) when the
-    `spaces` package is importable, else `fn` itself. Use as `@gpu` or `@gpu(duration_s=60)`.
+def gpu_seconds(max_new_tokens: float, models: int = 1) -> int:
+    """ZeroGPU seconds to ask for one call writing up to `max_new_tokens` with `models` models
+    (one after the other at worst): `GPU_BASE_S` plus `GPU_S_PER_TOKEN` a token, at most
+    `GPU_MAX_S`. A short reply asks for little, so the visitor's quota lasts."""
+    tokens = max(1, int(max_new_tokens)) * max(1, models)
+    return min(GPU_MAX_S, math.ceil(GPU_BASE_S + GPU_S_PER_TOKEN * tokens))
+
+
+def gpu(fn: Callable | None = None, *, duration_s: int | Callable = GPU_DURATION_S):
+    """`spaces.GPU` (a ZeroGPU slice for each call, at most `duration_s` seconds; a callable
+    gets the call's arguments and gives the seconds) when the `spaces` package is importable,
+    else `fn` itself. Use as `@gpu` or `@gpu(duration_s=60)`.
 
     Decorate at module level, before `ChatModel.load`: ZeroGPU wants `spaces` imported before
     torch touches CUDA, and only module-level functions can be sent to its GPU worker."""

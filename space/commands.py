@@ -14,11 +14,11 @@ as a Hugging Face Space that reads the dataset and models from the Hub.
 """
 EPILOG = """\
 examples:
-    wavecoder space --dataset codeocean-demo --model out/wavecoder-tiny
+    wavecoder space --dataset codeocean-demo --model data/smollm2-135m-wavecoder-full
     wavecoder space deploy --repo-id ORG/wavecoder --dataset ORG/codeocean \\
-        --model ORG/wavecoder-6.7b --dry-run
+        --model ORG/wavecoder-6.7b --hardware zero-a10g --secret HF_TOKEN=SPACE_READ_TOKEN --dry-run
 """
-DEPLOY_ONLY = ("repo_id", "private", "dry_run")
+DEPLOY_ONLY = ("repo_id", "private", "hardware", "secret", "dry_run")
 RUN_ONLY = ("port", "host")
 
 
@@ -55,18 +55,35 @@ def register(subparsers) -> None:
     )
     deploy = p.add_argument_group("deploy")
     deploy.add_argument("--repo-id", metavar="ORG/NAME", help="the Space's id on the Hub")
-    deploy.add_argument("--private", action="store_true", help="create the Space as private")
+    deploy.add_argument(
+        "--private",
+        action="store_true",
+        help="make the Space private (a new one at creation, an existing one too)",
+    )
+    deploy.add_argument(
+        "--hardware",
+        metavar="FLAVOR",
+        help="ask for this hardware (e.g. zero-a10g, t4-small, a10g-small; default: leave it)",
+    )
+    deploy.add_argument(
+        "--secret",
+        action="append",
+        metavar="NAME[=ENV]",
+        help="set the Space secret NAME from the environment variable ENV (default: NAME), e.g. "
+        "HF_TOKEN=SPACE_READ_TOKEN for a private dataset; repeatable; values are never printed",
+    )
     deploy.add_argument(
         "--dry-run",
         action="store_true",
-        help="list the files and variables the Space would get; send nothing (no token needed)",
+        help="list the settings, files, variables and secrets' names the Space would get; send "
+        "nothing (no token needed)",
     )
     p.set_defaults(func=space)
 
 
 def space(args: argparse.Namespace) -> int:
     wrong = RUN_ONLY if args.action == "deploy" else DEPLOY_ONLY
-    given = [name for name in wrong if getattr(args, name) not in (None, False)]
+    given = [name for name in wrong if getattr(args, name) not in (None, False, [])]
     if given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         where = "running the app here" if args.action == "deploy" else "`wavecoder space deploy`"
@@ -92,7 +109,8 @@ def _deploy(args: argparse.Namespace, dataset: str) -> int:
     if not args.repo_id:
         raise UserError("deploy needs the Space's id: --repo-id ORG/NAME")
     plan = plan_deploy(args.repo_id, dataset=dataset, model=args.model,
-                       base_model=args.base_model, private=args.private)  # fmt: skip
+                       base_model=args.base_model, private=args.private,
+                       hardware=args.hardware, secrets=args.secret or [])  # fmt: skip
     if args.dry_run:
         print(plan.describe())
         return 0

@@ -8,8 +8,12 @@ each config's columns are read the first time a query needs them and kept:
 - the table columns (id, task, language, instruction, status, stage) and the failed rules
   (`reasons[].check`) on the first query;
 - one lower-cased text column (instruction, input, output and source code joined by NUL) on the
-  first search, matched as a literal with `pyarrow.compute.match_substring_regex`;
+  first search, matched as a literal with `pyarrow.compute.match_substring_regex`; built once per
+  folder and kept in a memory-mapped cache file (`space.shards`), so a later view's first search
+  costs the match alone;
 - a whole row (every column, nested as Python objects) from its row group only.
+
+`space.shards.Shards` holds one config's columns.
 
 Shards are read with pyarrow, never `datasets.load_dataset(DIR)`: datasets 5.2 caches a local
 folder by name and card and can hand back another folder's rows.
@@ -45,24 +49,15 @@ from pipeline.layout import (
     SUMMARY_FILE,
     config_folder,
 )
+from space.shards import SEARCH_COLUMNS, SEPARATOR, TABLE_COLUMNS, Shards  # noqa: F401
 from wavecoder.errors import UserError
 
-TABLE_COLUMNS = ("id", "task", "language", "instruction", "status", "stage")
-SEARCH_COLUMNS = ("instruction", "input", "output", "source_code")
 PREVIEW_CHARS = 120  # of the instruction, in a table row
-ROW_BATCH = 256  # rows decoded at a time while seeking one row in its row group
-TEXT_BATCH = 4096  # rows read at a time while building the search text
 # A search after filters that leave fewer rows than this share copies their text out and matches
 # only that; above it, matching all the text is cheaper than the copy.
 NARROW_SHARE = 0.25
-# Each column decodes on one thread anyway; on the Space's 2 vCPUs (and the 2-core dev machine)
-# threads only contend, and reads ran 2-4x slower with them.
-USE_THREADS = False
 # What a Hub snapshot needs: the card, the run summary, the selection and every config's shards.
 HUB_FILES = [README, SUMMARY_FILE, SELECTION_FILE, f"*/{SHARD_PATTERN}"]
-# Rows of a config without a `status` column (default, the task configs) are accepted rows.
-ACCEPTED = "accepted"
-_SEPARATOR = "\x00"  # between the searched fields, so that no match spans two of them
 _REPO_ID = re.compile(r"^[A-Za-z0-9][\w.-]*/[\w.-]+$")
 
 
@@ -75,114 +70,6 @@ class Page:
     total: int
     page: int
     pages: int
-
-
-class _Config:
-    """One config's shards; each derived column is built on first use and kept (thread-safe: a
-    second caller waits for the first one's build)."""
-
-    def __init__(self, name: str, files: list[Path]):
-        self.name = name
-        self.files = files
-        self.metadata = [pq.read_metadata(f) for f in files]
-        self.schema = pq.read_schema(files[0])
-        self.num_rows = sum(m.num_rows for m in self.metadata)
-        self._built: dict[str, Any] = {}
-        self._locks = {name: threading.Lock() for name in ("ids", "table", "rules", "text")}
-
-    def _once(self, name: str, build) -> Any:
-        with self._locks[name]:
-            if name not in self._built:
-                self._built[name] = build()
-            return self._built[name]
-
-    def _read(self, columns: list[str]) -> pa.Table:
-        # pre_buffer (one large read per row group) gains nothing on a local disk: 20-30% slower
-        tables = [
-            pq.ParquetFile(f, pre_buffer=False).read(columns=columns, use_threads=USE_THREADS)
-            for f in self.files
-        ]
-        return pa.concat_tables(tables)
-
-    @property
-    def ids(self) -> pa.ChunkedArray:  # apart from `table`: a row lookup needs only this
-        return self._once("ids", lambda: self._read(["id"]).column("id"))
-
-    @property
-    def table(self) -> pa.Table:
-        """The table columns, with `status` "accepted" and `stage` null where the config has none."""
-        return self._once("table", self._build_table)
-
-    @property
-    def rules(self) -> tuple[pa.Array, pa.Array]:
-        """(row index, failed check) for every reason of every row; empty without `reasons`."""
-        return self._once("rules", self._build_rules)
-
-    @property
-    def text(self) -> pa.ChunkedArray:
-        """Per row: instruction, input, output and source code, lower-cased, joined by NUL."""
-        return self._once("text", self._build_text)
-
-    def _build_table(self) -> pa.Table:
-        present = [c for c in TABLE_COLUMNS if c in self.schema.names]
-        table = self._read(present)
-        for column in TABLE_COLUMNS:
-            if column not in present:
-                fill = ACCEPTED if column == "status" else None
-                table = table.append_column(column, pa.array([fill] * table.num_rows, pa.string()))
-        return table.select(list(TABLE_COLUMNS))
-
-    def _build_rules(self) -> tuple[pa.Array, pa.Array]:
-        if "reasons" not in self.schema.names:
-            return pa.array([], pa.int64()), pa.array([], pa.string())
-        reasons = self._read(["reasons"]).column("reasons").combine_chunks()
-        checks = pc.struct_field(pc.list_flatten(reasons), "check")
-        return pc.list_parent_indices(reasons).cast(pa.int64()), checks
-
-    def _build_text(self) -> pa.ChunkedArray:
-        present = [c for c in SEARCH_COLUMNS if c in self.schema.names]
-        chunks = []
-        for file in self.files:
-            # streamed in batches: the raw columns never sit in memory whole (2x faster here)
-            reader = pq.ParquetFile(file, pre_buffer=False)
-            for batch in reader.iter_batches(TEXT_BATCH, columns=present, use_threads=USE_THREADS):
-                joined = pc.binary_join_element_wise(
-                    *batch.columns, _SEPARATOR, null_handling="replace", null_replacement=""
-                )
-                # ascii_lower is ~5x faster, and the same on ASCII text (most code is)
-                ascii_only = pc.all(pc.string_is_ascii(joined)).as_py() is not False
-                chunks.append(pc.ascii_lower(joined) if ascii_only else pc.utf8_lower(joined))
-        return pa.chunked_array(chunks, pa.string())
-
-    def warm(self) -> None:
-        """Build what the first queries need, table first (for the Space's start-up thread)."""
-        for name in ("table", "ids", "rules", "text"):
-            getattr(self, name)
-
-    def rows_failing(self, rule: str) -> pa.Array:
-        """Sorted unique indices of the rows with a reason whose check is `rule`."""
-        parents, checks = self.rules
-        return pc.unique(parents.filter(pc.equal(checks, rule)))
-
-    def full_row(self, index: int) -> dict[str, Any]:
-        """Every column of row `index`: its row group is decoded only up to the row."""
-        for file, metadata in zip(self.files, self.metadata, strict=True):
-            if index >= metadata.num_rows:
-                index -= metadata.num_rows
-                continue
-            for group in range(metadata.num_row_groups):
-                size = metadata.row_group(group).num_rows
-                if index >= size:
-                    index -= size
-                    continue
-                batches = pq.ParquetFile(file, pre_buffer=False).iter_batches(
-                    batch_size=ROW_BATCH, row_groups=[group], use_threads=USE_THREADS
-                )
-                for batch in batches:
-                    if index < batch.num_rows:
-                        return batch.slice(index, 1).to_pylist()[0]
-                    index -= batch.num_rows
-        raise IndexError(index)
 
 
 class CodeOceanView:
@@ -284,7 +171,7 @@ class CodeOceanView:
             mask = _and(mask, pa.array(failing))
         mask = None if mask is None else pc.fill_null(mask, False)
         indices = pa.array(np.arange(table.num_rows)) if mask is None else pc.indices_nonzero(mask)
-        needle = search.replace(_SEPARATOR, "").strip()
+        needle = search.replace(SEPARATOR, "").strip()
         if needle:
             pattern = _literal(pc.utf8_lower(pa.scalar(needle, pa.string())).as_py())
             if mask is not None and len(indices) < NARROW_SHARE * table.num_rows:
@@ -330,7 +217,7 @@ class CodeOceanView:
             "failed_rule": _counts(pairs.column("check")),
         }
 
-    def _config(self, config: str) -> _Config:
+    def _config(self, config: str) -> Shards:
         if config not in self._configs:
             raise UserError(
                 f"{self.source} has no config {config!r}; its configs: {', '.join(self._configs)}."
@@ -338,14 +225,14 @@ class CodeOceanView:
         return self._configs[config]
 
 
-def _discover(folder: Path) -> dict[str, _Config]:
+def _discover(folder: Path) -> dict[str, Shards]:
     """Every sub-folder holding shards is a config (`data` is `default`), `default` first."""
     found = {}
     for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith(".")):
         shards = sorted(sub.glob(SHARD_PATTERN))
         if shards:
             name = DEFAULT_CONFIG if sub.name == config_folder(DEFAULT_CONFIG) else sub.name
-            found[name] = _Config(name, shards)
+            found[name] = Shards(name, shards)
     return dict(sorted(found.items(), key=lambda item: (item[0] != DEFAULT_CONFIG, item[0])))
 
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit, urlunsplit
 
-from pipeline.generation.records import DATASET_COLUMNS, OUTCOME_COLUMNS
+from pipeline.generation.records import DATASET_COLUMNS
 
 # Corpus and target-language names -> the language gr.Code highlights. gr.Code raises for a
 # language outside `gr.Code.languages` (go, java, php, ruby and rust among them in 6.31), so
@@ -53,9 +53,12 @@ CODE_LANGUAGES = {
 }
 # Tasks whose solution is prose, not code (the task registry does not record it).
 PROSE_OUTPUT_TASKS = frozenset({"summarization"})
-# Columns a row may carry that `row_view` shows in its own fields; any other column is an extra.
-# `coverage_radius` comes from selection.parquet when the app joins it onto a row.
-KNOWN_COLUMNS = frozenset({*DATASET_COLUMNS, *OUTCOME_COLUMNS, "coverage_radius"})
+# Columns a row may carry that `row_view` shows in its own fields; any other column (an outcome
+# column a later issue adds, such as `contamination` or `duplicate_of`, too) is an extra, shown
+# as JSON. `coverage_radius` comes from selection.parquet when the app joins it onto a row.
+SHOWN_OUTCOME_COLUMNS = ("status", "stage", "reasons", "selection_rank", "raw_generation",
+                         "raw_judgement")  # fmt: skip
+KNOWN_COLUMNS = frozenset({*DATASET_COLUMNS, *SHOWN_OUTCOME_COLUMNS, "coverage_radius"})
 SOURCE_LABELS = {
     "repo": "Repository",
     "path": "Path",
@@ -193,7 +196,9 @@ def row_view(row: dict[str, Any]) -> RowView:
         outcome_md=_outcome_md(row),
         raw_generation=_text(row.get("raw_generation")),
         raw_judgement=_text(row.get("raw_judgement")),
-        extras={k: _jsonable(v) for k, v in row.items() if k not in KNOWN_COLUMNS},
+        extras={
+            k: _jsonable(v) for k, v in row.items() if k not in KNOWN_COLUMNS and not _empty(v)
+        },
     )
 
 
@@ -295,3 +300,8 @@ def _jsonable(value: Any) -> Any:
     if value is None or isinstance(value, bool | int | float | str):
         return value
     return json.loads(json.dumps(value, default=str))
+
+
+def _empty(value: Any) -> bool:
+    """None, or an empty list, dict or string (a column a row does not use)."""
+    return value is None or (isinstance(value, list | tuple | dict | str) and len(value) == 0)

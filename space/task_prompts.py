@@ -11,6 +11,7 @@ C++ and Rust, named in prose as `pipeline.tasks.translation` reads them back.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from wavecoder.errors import UserError
@@ -27,6 +28,9 @@ LANGUAGE_NAMES = {
     "rust": "Rust",
 }
 TARGET_LANGUAGES = tuple(LANGUAGE_NAMES)
+# What a language name may look like (it is written into the instruction): "C++", "C#",
+# "Objective-C", "Visual Basic .NET".
+_LANGUAGE_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9+#. -]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -109,6 +113,11 @@ def task_prompt(
         )
     if not language:
         raise UserError(f"{prompt.label.lower()} needs the code's language: pick one")
+    if not _LANGUAGE_NAME.match(language):
+        raise UserError(
+            f"{language!r} is not a language name (letters, digits, + # . - and spaces; at most "
+            "40 characters): pick the code's language"
+        )
     target = ""
     if task == "translation":
         if target_language not in TARGET_LANGUAGES:

@@ -22,7 +22,13 @@ MODELS = ("gen-model", "judge-model")
 SCRIPT = "<script>window.__pwned=1</script>"
 IMG = '<img src=x onerror="window.__pwned=1">'
 LATEX = "$$<img src=x onerror=window.__pwned=1>$$"
+JS_URL = "javascript:window.__pwned=1"
 PLANTED_ID = "planted-html"
+# The `planted` config: one row with HTML and a javascript: URL in every field the Space shows
+# (task and language names, provenance, model names, status, stage, reasons, judge reasons, an
+# extra column). Its own config, so that the other configs' counts stay as they are.
+PLANTED_CONFIG, HOSTILE_ID = "planted", "hostile-row"
+HOSTILE = f"{IMG} {JS_URL}"
 REJECTED_ID = "rejected-planted"
 SEARCH_WORD = "quokka"  # in the source code of exactly `SEARCH_HITS` rows, nowhere else
 SEARCH_HITS = 3
@@ -88,8 +94,31 @@ def records() -> list[dict]:
     return out
 
 
+def write_planted_config(folder: Path) -> None:
+    """`planted/`: the rejected config's schema, one row hostile in every field it shows."""
+    from pipeline.layout import SHARD
+
+    rejected = pq.read_table(folder / "rejected" / SHARD)
+    row = rejected.slice(0, 1).to_pylist()[0]
+    row.update(
+        id=HOSTILE_ID, task=f"{IMG} task", language=f"{IMG} lang", status=f"{IMG} status",
+        stage=f"{IMG} stage", generator_model=f"gen {HOSTILE}", discriminator_model=f"judge {IMG}",
+        instruction=f"instruction {HOSTILE}", source_code=f"code {IMG}",
+        reasons=[{"check": f"{IMG} check", "message": f"message {HOSTILE}"}],
+        judgement={"rules": [{"rule": f"{IMG} rule", "passed": False, "reason": f"why {IMG}"}],
+                   "overall": False},
+        source={**row["source"], "repo": f"repo {IMG}", "path": f"path/{IMG}",
+                "license": f"licence {IMG}", "url": JS_URL},
+    )  # fmt: skip
+    table = pa.Table.from_pylist([row], schema=rejected.schema)
+    table = table.append_column("planted_extra", pa.array([{"note": HOSTILE}]))
+    (folder / PLANTED_CONFIG).mkdir()
+    pq.write_table(table, folder / PLANTED_CONFIG / SHARD)
+
+
 def write_codeocean(folder: Path) -> Path:
-    """The dataset folder (every config, summary.json, selection.parquet)."""
+    """The dataset folder (every config, the planted one too, summary.json,
+    selection.parquet)."""
     from pipeline.generation.config import GenerationConfig
     from pipeline.generation.summary import summarize
     from pipeline.generation.writer import write_dataset_folder
@@ -102,6 +131,7 @@ def write_codeocean(folder: Path) -> Path:
     pq.write_table(pa.table({"id": [r["id"] for r in rows], "selection_rank": ranks,
                              "coverage_radius": pa.array(radii, pa.float64())}),
                    folder / SELECTION_FILE)  # fmt: skip
+    write_planted_config(folder)
     return folder
 
 

@@ -21,13 +21,27 @@ from space_fixtures import (
     write_codeocean,
 )
 
-from space import try_model
+from space import chat, try_model
 from space.app import QUEUE_MAX_SIZE, about, build_demo, launch
-from space.browse import PAGE_SIZE, BrowseTab, visitor_error
+from space.browse import (
+    BROWSE_CONCURRENCY,
+    BROWSE_GROUP,
+    PAGE_SIZE,
+    BrowseTab,
+    visitor_error,
+)
 from space.data import CodeOceanView
 from space.rows import escape_markdown
 from space.statistics_tab import FIGURE_LABELS, dataset_figures
-from space.try_model import fill_prompt, generate_replies, load_models
+from space.try_model import (
+    GENERATION_GROUP,
+    chat_messages,
+    fill_prompt,
+    generate_replies,
+    load_models,
+    model_prompts,
+    start_turn,
+)
 from wavecoder.cli import main
 from wavecoder.errors import UserError
 
@@ -59,25 +73,52 @@ def values(tab: BrowseTab, outputs: tuple) -> dict:
     return shown
 
 
+def ids(rows: list[list[str]]) -> list[str]:
+    return [row[0] for row in rows]
+
+
 def test_pages_hold_page_size_rows_and_say_where_they_are(tab):
-    rows, status, ids, page = tab.first_page("default", "", "", "", "")
+    rows, status, applied, page = tab.first_page("default", "", "", "", "")
     assert (len(rows), status, page) == (PAGE_SIZE, "page 1 of 3 (43 rows)", 0)
-    assert ids[0] == PLANTED_ID and rows[0][:3] == [PLANTED_ID, "generation", "python"]
+    assert applied == ("default", "", "", "", "")
+    assert rows[0][:3] == [PLANTED_ID, "generation", "python"]
     assert IMG in rows[0][3]  # a plain cell: the text itself, escaped by the Dataframe
-    rows, status, ids, page = tab.next_page("default", "", "", "", "", 1)
+    rows, status, _, page = tab.next_page(applied, 1)
     assert (len(rows), status, page) == (3, "page 3 of 3 (43 rows)", 2)
-    assert tab.next_page("default", "", "", "", "", 2)[1] == "page 3 of 3 (43 rows)"
-    assert tab.previous_page("default", "", "", "", "", 0)[1] == "page 1 of 3 (43 rows)"
+    assert tab.next_page(applied, 2)[1] == "page 3 of 3 (43 rows)"
+    assert tab.previous_page(applied, 0)[1] == "page 1 of 3 (43 rows)"
+
+
+def test_previous_and_next_page_the_applied_filters(tab):
+    rows, status, applied, page = tab.first_page("default", "", "go", "", "")
+    assert (status, applied) == ("page 1 of 1 (11 rows)", ("default", "", "go", "", ""))
+    # The boxes may say something else by now: paging reads only `applied`.
+    rows, status, again, _ = tab.next_page(applied, page)
+    assert (status, again) == ("page 1 of 1 (11 rows)", applied)
+    assert {row[2] for row in rows} == {"go"}
+    assert tab.next_page(None, 0)[1] == "page 2 of 3 (43 rows)"  # nothing applied yet
 
 
 def test_filters_and_search_narrow_the_rows(tab):
-    rows, status, ids, _ = tab.first_page("default", "repair", "javascript", "", "")
+    rows, status, _, _ = tab.first_page("default", "repair", "javascript", "", "")
     assert {(r[1], r[2]) for r in rows} == {("repair", "javascript")} and len(rows) == 10
-    _, status, ids, _ = tab.first_page("default", "", "", "", SEARCH_WORD.upper())
+    rows, status, _, _ = tab.first_page("default", "", "", "", SEARCH_WORD.upper())
     assert status == f"page 1 of 1 ({SEARCH_HITS} rows)"
-    assert ids == ["row-00", "row-01", "row-02"]
-    _, status, ids, _ = tab.first_page("rejected", "", "", "correct", "")
-    assert (status, ids) == ("page 1 of 1 (1 rows)", [REJECTED_ID])
+    assert ids(rows) == ["row-00", "row-01", "row-02"]
+    rows, status, _, _ = tab.first_page("rejected", "", "", "correct", "")
+    assert (status, ids(rows)) == ("page 1 of 1 (1 rows)", [REJECTED_ID])
+
+
+def test_a_clicked_row_opens_by_its_id_not_its_position(tab):
+    """The browser may show the page sorted: the row opened is the one whose id was clicked."""
+    applied = ("rejected", "", "", "", "")
+    click = gr.SelectData(None, {"index": [0, 2], "value": "repair",
+                                 "row_value": [REJECTED_ID, "repair", "javascript", "Fix it."]})  # fmt: skip
+    shown = values(tab, tab.on_select(applied, click, None))
+    assert f"id {escape_markdown(REJECTED_ID)}" in shown[tab.header]
+    assert shown[tab.open_row]["id"] == REJECTED_ID
+    nothing = gr.SelectData(None, {"index": [0, 0], "value": "", "row_value": None})
+    assert tab.on_select(applied, nothing, None)[0].visible is False
 
 
 def test_config_change_offers_that_configs_facets(tab):
@@ -138,7 +179,13 @@ def test_build_demo_has_three_tabs_a_bounded_queue_and_the_about_line(folder, mo
     config = demo.get_config_file()
     labels = [c["props"].get("label") for c in config["components"]]
     assert {"Browse", "Statistics", "Try the model"} <= set(labels)
-    assert {"Reply of tuned", "Reply of base"} <= set(labels)
+    assert {"Chat with tuned", "Chat with base"} <= set(labels)
+    chats = [c["props"] for c in config["components"] if c["type"] == "chatbot"]
+    assert [(c["render_markdown"], c["allow_tags"], c["latex_delimiters"]) for c in chats] == [
+        (False, False, [])] * 2  # fmt: skip
+    groups = {(fn.concurrency_id, fn.concurrency_limit) for fn in demo.fns.values()
+              if fn.name in ("first_page", "next_page", "previous_page", "on_select", "reply")}  # fmt: skip
+    assert groups == {(BROWSE_GROUP, BROWSE_CONCURRENCY), (GENERATION_GROUP, 1)}
     assert about(str(folder), models[0], None).startswith(
         f"Browsing **{escape_markdown(folder.name)}** (a local folder), an instruction dataset"
     )
@@ -169,23 +216,49 @@ def test_one_click_prompts_start_from_the_open_row_or_the_input(tab):
     assert error.value.message == "repair needs text to start from: open a row or paste the code to work on"  # fmt: skip
 
 
-def test_replies_stream_word_by_word_side_by_side(models):
-    replies = list(generate_replies(models, "Add two numbers.", "", "alpaca", 6, 0.0))
+def test_replies_stream_word_by_word_side_by_side_turn_after_turn(models):
+    history = start_turn(models, [], "Add two numbers.", "", "alpaca", 6)
+    assert history == [{"instruction": "Add two numbers.", "input": "", "replies": ["", ""]}]
+    replies = list(generate_replies(models, history, "alpaca", 6, 0.0))
     tuned, base = (reply.split() for reply in replies[-1])
     assert (len(tuned), len(base)) == (6, 6)  # a word per token, never EOS
     assert set(tuned) <= {"wave", "coder"} and set(base) <= {"base", "model"}
     assert len(replies) == 12  # one update per token of either model
-    chat = list(generate_replies(models[:1], "Add two numbers.", "", "chat", 3, 0.0))
-    assert [len(r) for r in chat] == [1, 1, 1] and chat[-1][0].count(" ") == 3
+    history[-1]["replies"] = list(replies[-1])
+    # The second turn: each model after its own first reply (so their prompts differ).
+    history = start_turn(models, history, "Shorter.", "x = 1", "alpaca", 3)
+    prompts = model_prompts(models, history, "alpaca")
+    assert replies[-1][0] + "</s>" in prompts[0] and replies[-1][1] + "</s>" in prompts[1]
+    second = list(generate_replies(models, history, "alpaca", 3, 0.0))
+    assert [len(r.split()) for r in second[-1]] == [3, 3]
+    history[-1]["replies"] = list(second[-1])
+    chat = chat_messages(history, 1)
+    assert chat == [
+        {"role": "user", "content": "Add two numbers."},
+        {"role": "assistant", "content": replies[-1][1]},
+        {"role": "user", "content": "Shorter.\n\nx = 1"},
+        {"role": "assistant", "content": second[-1][1]},
+    ]
+    chat_style = list(generate_replies(models[:1], history[:1], "chat", 3, 0.0))
+    assert [len(r) for r in chat_style] == [1, 1, 1] and chat_style[-1][0].count(" ") == 3
 
 
-def test_bad_settings_are_one_escaped_message(models):
+def test_chat_bounds_are_one_escaped_message(models, monkeypatch):
     with pytest.raises(gr.Error) as error:
-        list(generate_replies(models, "<b>hi</b>", "", "alpaca", 5000, 0.0))
+        list(generate_replies(models, [{"instruction": "<b>hi</b>"}], "alpaca", 5000, 0.0))
     assert "max_new_tokens must be a whole number from 1 to 1024" in error.value.message
     with pytest.raises(gr.Error) as error:
-        list(generate_replies(models, " ", "x = 1", "alpaca", 5, 0.0))
-    assert error.value.message == "the instruction is empty: write one, or click a task button"
+        start_turn(models, [], " ", "x = 1", "alpaca", 5)
+    assert error.value.message == "the message is empty: write an instruction, or click a task button"  # fmt: skip
+    with pytest.raises(gr.Error, match=r"the prompt is 16\d{3} characters .*or clear the chat"):
+        start_turn(models, [], "a" * 16_001, "", "alpaca", 5)
+    full = [{"instruction": "q", "input": "", "replies": ["a", "b"]}] * try_model.MAX_TURNS
+    with pytest.raises(gr.Error, match="the most it holds: press Clear"):
+        start_turn(models, full, "One more.", "", "alpaca", 5)
+    monkeypatch.setattr(chat, "MAX_INPUT_TOKENS", 40)  # a history past the token bound
+    long = [{"instruction": "Explain " * 10, "input": "", "replies": ["wave " * 10] * 2}]
+    with pytest.raises(gr.Error, match=r"tokens and .* takes at most 40"):
+        start_turn(models, long, "And?", "", "alpaca", 5)
     # gradio shows an error's message as HTML
     assert visitor_error(UserError(f"no {IMG}")).message == f"no {html.escape(IMG)}"
 

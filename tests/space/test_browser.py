@@ -1,184 +1,37 @@
-"""The Space in a real browser: `wavecoder space` serves a dataset folder written by our own writer
-(planted HTML and script in instruction, output, source code, judge reasons) and two tiny local
-models on loopback; Playwright drives Debian's Chromium (headless, /usr/bin/chromium, never a
-downloaded browser) to filter, search, page, open rows by click and by `?row=` link, see the
-planted HTML as literal text with no script run, and stream replies side by side.
+"""The Space's browse and statistics tabs in a real browser (tests/space/browser_fixtures.py: the
+app on loopback over a folder with planted HTML, Debian's Chromium): filter, search, page through
+the applied filters, open rows by click (on a sorted table too) and by `?row=` link, every field of
+a row hostile in every way shown as literal text with no script run and no javascript: link, and
+browsing answered while a long reply is being generated. The try tab: test_browser_try.py.
 
 Without Chromium or playwright the tests skip with the fix, except where every tool is required
-(CI=true or WAVECODER_REQUIRE_TOOLCHAINS=1: `evaluation.toolchains.toolchains_required`), where
-they fail. On a failure each tab is saved as a screenshot under the test's temporary folder.
-With WAVECODER_SPACE_SCREENSHOTS=DIR the tests also save the README's screenshots there
-(`WAVECODER_SPACE_SCREENSHOTS=space/screenshots pytest tests/space/test_browser.py`).
+(CI=true or WAVECODER_REQUIRE_TOOLCHAINS=1), where they fail. On a failure each tab is saved as a
+screenshot under the test's temporary folder. With WAVECODER_SPACE_SCREENSHOTS=DIR the tests also
+save the README's screenshots there
+(`WAVECODER_SPACE_SCREENSHOTS=space/screenshots pytest tests/space/test_browser*.py`).
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
-from pathlib import Path
+import re
 from urllib.parse import quote
 
 import pytest
+from browser_fixtures import expect, nothing_ran, open_page, pick, save_screenshot, table
 from space_fixtures import (
+    HOSTILE,
+    HOSTILE_ID,
     IMG,
+    JS_URL,
     LATEX,
+    PLANTED_CONFIG,
     PLANTED_ID,
     REJECTED_ID,
     SCRIPT,
     SEARCH_WORD,
-    tiny_model,
-    write_codeocean,
 )
 
-from evaluation.toolchains import REQUIRE_ENV, toolchains_required
-
 pytestmark = pytest.mark.slow
-
-CHROMIUM = "/usr/bin/chromium"
-REPO = Path(__file__).resolve().parents[2]
-TABS = {"browse": "Browse", "statistics": "Statistics", "try": "Try the model"}
-SCREENSHOTS_ENV = "WAVECODER_SPACE_SCREENSHOTS"
-START_TIMEOUT_S = 240  # gradio, torch and two models on 2 busy cores
-WAIT_MS = 30_000  # the longest a step waits for the page
-MAX_SCREENSHOT_BYTES = 200_000
-
-
-def _browser_or_skip() -> None:
-    reason = None
-    try:
-        import playwright.sync_api  # noqa: F401
-    except ImportError:
-        reason = "playwright is not installed: pip install playwright (scripts/setup.sh)"
-    if reason is None and not os.access(CHROMIUM, os.X_OK):
-        reason = f"no {CHROMIUM}: apt-get install chromium (scripts/setup.sh)"
-    if reason is None:
-        return
-    if toolchains_required():
-        pytest.fail(f"{reason} (every tool is required here: {REQUIRE_ENV}=1 or CI=true)",
-                    pytrace=False)  # fmt: skip
-    pytest.skip(reason)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def server(tmp_path_factory) -> str:
-    """`wavecoder space` on a free loopback port; its URL."""
-    _browser_or_skip()
-    root = tmp_path_factory.mktemp("space")
-    data = write_codeocean(root / "codeocean")
-    model = tiny_model(root / "wavecoder", words=("wave", "coder"))
-    base = tiny_model(root / "base", words=("base", "model"), seed=1)
-    port = _free_port()
-    log = (root / "server.log").open("w")
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "HF_HUB_OFFLINE": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "wavecoder", "space", "--dataset", str(data), "--model",
-         str(model), "--base-model", str(base), "--port", str(port)],
-        cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + START_TIMEOUT_S
-    try:
-        while True:
-            if process.poll() is not None:
-                pytest.fail(f"wavecoder space exited:\n{(root / 'server.log').read_text()}")
-            try:
-                with urllib.request.urlopen(url, timeout=5) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                if time.monotonic() > deadline:
-                    pytest.fail(f"no answer in {START_TIMEOUT_S} s:\n{(root / 'server.log').read_text()}")  # fmt: skip
-                time.sleep(0.5)
-        yield url
-    finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-        log.close()
-
-
-@pytest.fixture(scope="module")
-def browser(server):
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
-        yield chromium
-        chromium.close()
-
-
-@pytest.fixture
-def page(browser, request, tmp_path):
-    """A fresh page (1280x900); after a failed test, a screenshot of each tab in tmp_path."""
-    failed_before = request.session.testsfailed
-    context = browser.new_context(viewport={"width": 1280, "height": 900})
-    page = context.new_page()
-    page.set_default_timeout(WAIT_MS)
-    yield page
-    if request.session.testsfailed > failed_before:
-        for name, label in TABS.items():
-            try:
-                page.get_by_role("tab", name=label).click(timeout=5000)
-                page.screenshot(path=str(tmp_path / f"{name}.png"), full_page=True)
-            except Exception as exc:  # a page that broke still leaves the other tabs' pictures
-                print(f"no screenshot of {label}: {exc}")
-        print(f"screenshots of each tab: {tmp_path}")
-    context.close()
-
-
-def expect(locator):
-    from playwright.sync_api import expect
-
-    return expect(locator)
-
-
-def open_page(page, url: str) -> None:
-    page.goto(url)
-    expect(page.locator("#page-status")).to_contain_text("page ")
-
-
-def pick(page, dropdown: str, option: str) -> None:
-    page.click(f"#{dropdown} input")
-    page.get_by_role("option", name=option, exact=True).click()
-
-
-def table(page) -> list[list[str]]:
-    """The cells of the table's rendered rows (it renders those in view)."""
-    rows = page.locator("#rows-table [role=row].virtual-row")
-    return [rows.nth(i).locator("[role=gridcell]").all_inner_texts() for i in range(rows.count())]
-
-
-def nothing_ran(page) -> None:
-    """No planted payload ran, and none became an element."""
-    assert page.evaluate("typeof window.__pwned") == "undefined"
-    assert page.locator('img[src="x"]').count() == 0
-    assert page.evaluate("[...document.scripts].some(s => s.text.includes('__pwned'))") is False
-
-
-def save_screenshot(page, name: str, *, full_page: bool = False) -> None:
-    """With WAVECODER_SPACE_SCREENSHOTS set: the page as DIR/<name>.png, in 256 colours."""
-    folder = os.environ.get(SCREENSHOTS_ENV)
-    if not folder:
-        return
-    from PIL import Image
-
-    path = Path(folder) / f"{name}.png"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(path), full_page=full_page)
-    Image.open(path).convert("RGB").quantize(256).save(path, optimize=True)
-    assert path.stat().st_size < MAX_SCREENSHOT_BYTES, f"{path}: {path.stat().st_size} B"
 
 
 def test_filter_search_and_page(page, server):
@@ -267,40 +120,97 @@ def test_statistics_tab_plots_each_figure(page, server):
     save_screenshot(page, "statistics")
 
 
-def test_one_click_prompt_and_replies_stream_side_by_side(page, server):
-    open_page(page, f"{server}/?row={PLANTED_ID}")
-    expect(page.locator("#row-header")).to_contain_text(PLANTED_ID)
+def test_previous_and_next_page_the_applied_filters_not_the_typed_ones(page, server):
+    open_page(page, server)
+    status = page.locator("#page-status")
+    pick(page, "filter-language", "go (11)")
+    expect(status).to_have_text("page 1 of 1 (11 rows)")
+    page.click("#next-page")  # one page of go rows: still page 1 of 1, the go rows
+    expect(status).to_have_text("page 1 of 1 (11 rows)")
+    # A new search typed but not applied: Next pages the applied filter (language go, no search).
+    page.fill("#search-box textarea, #search-box input", SEARCH_WORD)
+    page.click("#next-page")
+    expect(status).to_have_text("page 1 of 1 (11 rows)")
+    assert {row[2] for row in table(page)} == {"go"} and len(table(page)) == 11
+    page.press("#search-box textarea, #search-box input", "Enter")  # now applied
+    expect(status).to_have_text("page 1 of 1 (1 rows)")
+    assert table(page)[0][0] == "row-01"
+
+
+def test_a_click_on_a_sorted_table_opens_the_row_clicked(page, server):
+    open_page(page, server)
+    expect(page.locator("#page-status")).to_have_text("page 1 of 3 (43 rows)")
+    # Sorted by id, descending, in the browser: the server still has the page in its order.
+    header = page.locator("#rows-table [role=columnheader]").first
+    header.hover()  # the menu button shows on hover
+    header.get_by_label("Open cell menu").click()
+    page.get_by_text(re.compile("descending", re.IGNORECASE)).first.click()
+    expect(page.locator("#rows-table [role=row].virtual-row").first).to_contain_text("row-18")
+    first = table(page)[0][0]
+    assert first != PLANTED_ID and first == max(row[0] for row in table(page))
+    page.locator("#rows-table [role=gridcell]", has_text=first).first.click()
+    expect(page.locator("#row-header")).to_contain_text(f"id {first}")
+    assert page.locator("#row-share a").get_attribute("href") == f"{server}/?row={first}"
+
+
+def test_every_field_of_a_hostile_row_is_literal_text(page, server):
+    """The planted config's one row has HTML and a javascript: URL in its task and language
+    names, provenance, model names, status, stage, reasons, judge reasons and an extra column."""
+    open_page(page, server)
+    pick(page, "filter-config", PLANTED_CONFIG)
+    expect(page.locator("#page-status")).to_have_text("page 1 of 1 (1 rows)")
+    assert table(page)[0] == [HOSTILE_ID, f"{IMG} task", f"{IMG} lang",
+                              f"instruction {HOSTILE}", f"{IMG} status", f"{IMG} stage"]  # fmt: skip
+    page.click("#filter-task input")  # the facets list the hostile names as text
+    expect(page.get_by_role("option", name=f"{IMG} task (1)", exact=True)).to_be_visible()
+    page.keyboard.press("Escape")
+    page.locator("#rows-table [role=gridcell]", has_text=HOSTILE_ID).first.click()
+    header = page.locator("#row-header")
+    expect(header).to_contain_text(f"{IMG} task · {IMG} lang · {IMG} status · id {HOSTILE_ID}")
+    provenance = page.locator("#row-provenance")
+    for text in (f"Repository: repo {IMG}", f"Path: path/{IMG}", f"Licence: licence {IMG}",
+                 f"URL: {JS_URL}"):  # fmt: skip
+        expect(provenance).to_contain_text(text)
+    usage = page.locator("#row-usage")
+    expect(usage).to_contain_text(f"Generator (gen {HOSTILE})")
+    expect(usage).to_contain_text(f"Discriminator (judge {IMG})")
+    outcome = page.locator("#row-outcome")
+    expect(outcome).to_contain_text(f"at the {IMG} stage")
+    expect(outcome).to_contain_text(f"{IMG} check: message {HOSTILE}")
+    expect(page.locator("#row-judgement")).to_contain_text(f"why {IMG}")
+    expect(page.locator("#row-judgement")).to_contain_text(f"{IMG} rule")
+    expect(page.locator("#row-extras")).to_contain_text(HOSTILE)
+    expect(page.locator("#row-instruction textarea")).to_have_value(f"instruction {HOSTILE}")
+    nothing_ran(page)
+    # An error toast quoting the row: its language is no language name.
     page.get_by_role("tab", name="Try the model").click()
     page.click("#prompt-summarization")
-    expect(page.locator("#try-instruction textarea")).to_have_value(
-        "Summarize what the following Python code does."
-    )
-    expect(page.locator("#try-input textarea")).to_have_value(
-        f"def render():\n    return '{SCRIPT}'  # {IMG}"
-    )
-    # Every length the first reply had, sampled every 5 ms while it streams.
-    page.evaluate("""() => { window.seen = new Set(); setInterval(() => {
-        const box = document.querySelector('#try-reply-0 textarea');
-        if (box) window.seen.add(box.value.length); }, 5); }""")
-    page.click("#try-send")
-    for box in ("#try-reply-0", "#try-reply-1"):  # 256 tokens, a word each
-        page.wait_for_function(
-            f"() => document.querySelector('{box} textarea').value.split(' ').length === 257",
-            timeout=120_000,
-        )
-    first = page.locator("#try-reply-0 textarea").input_value().split()
-    second = page.locator("#try-reply-1 textarea").input_value().split()
-    assert set(first) <= {"wave", "coder"} and set(second) <= {"base", "model"}
-    lengths = sorted(page.evaluate("[...window.seen]"))
-    final = len(" ".join(first)) + 1
-    assert len([n for n in lengths if 0 < n < final]) >= 2, lengths  # it grew as it came
-    save_screenshot(page, "try", full_page=True)
+    toast = page.get_by_text(f"'{IMG} lang' is not a language name")
+    expect(toast).to_be_visible()
     nothing_ran(page)
 
 
-def test_a_prompt_out_of_bounds_is_one_message(page, server):
+def test_browsing_is_answered_while_a_long_reply_is_generated(page, browser, server):
+    """One visitor asks for 2 x 1024 tokens; another one's next page comes before they end."""
     open_page(page, server)
     page.get_by_role("tab", name="Try the model").click()
-    page.fill("#try-instruction textarea", " ")
-    page.click("#try-send")
-    expect(page.get_by_text("the instruction is empty: write one, or click a task button")).to_be_visible()  # fmt: skip
+    page.fill("#try-max-new-tokens input[type=number]", "1024")
+    page.press("#try-max-new-tokens input[type=number]", "Enter")
+    page.fill("#try-instruction textarea", "Write a long story.")
+    page.evaluate("""() => { window.done = null; setInterval(() => {
+        const bots = document.querySelectorAll('[data-testid=bot]');
+        if (window.done === null && bots.length === 2 && [...bots].every(
+                b => b.innerText.trim().split(/\\s+/).length === 1024))
+            window.done = Date.now(); }, 5); }""")
+    other = browser.new_context(viewport={"width": 1280, "height": 900}).new_page()
+    try:
+        open_page(other, server)
+        page.click("#try-send")
+        expect(page.locator("#try-chat-0 [data-testid=bot]")).to_contain_text("wave")
+        other.click("#next-page")
+        expect(other.locator("#page-status")).to_have_text("page 2 of 3 (43 rows)")
+        paged = other.evaluate("Date.now()")
+        page.wait_for_function("() => window.done !== null", timeout=120_000)
+        assert paged < page.evaluate("window.done")  # the page came while the replies grew
+    finally:
+        other.context.close()

@@ -1,91 +1,36 @@
-"""space/chat.py on two tiny random Llamas built here: a "tuned" one whose tokenizer carries the
-Alpaca chat template and a "base" one without a template (nothing is downloaded)."""
+"""space/chat.py on two tiny random Llamas (tests/space/chat_fixtures.py): loading without
+running the model's code, streaming, cancellation and the bounds on settings and prompts. Prompt
+formats, side by side and ZeroGPU: test_chat_prompts.py; LoRA adapters: test_adapter.py."""
 
 from __future__ import annotations
 
 import itertools
 import json
 import shutil
-import sys
-import threading
-import types
 from pathlib import Path
 
 import pytest
 import torch
-from tiny_models import bpe_tokenizer, tiny_llama
-
-from space import chat
-from space.chat import ChatModel, compare, format_prompt, gpu, stream
-from training.formatting import ALPACA_CHAT_TEMPLATE, ALPACA_NO_INPUT, ALPACA_WITH_INPUT
-from wavecoder.errors import UserError
-
-INSTRUCTION = "Summarize what the following Python code does."
-CODE = "def add(a, b):\n    return a + b"
-TEXTS = [ALPACA_WITH_INPUT, ALPACA_NO_INPUT, INSTRUCTION, CODE] * 4
-# A chat template of another shape than Alpaca's: content is the whole user turn.
-TAGGED_TEMPLATE = (
-    "{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}\n{% endfor %}"
-    "{% if add_generation_prompt %}<|assistant|>\n{% endif %}"
+from chat_fixtures import (
+    CODE,
+    INSTRUCTION,
+    decode,
+    generation_threads,
+    greedy_ids,
+    record_generate,
+    stopped_early,
 )
 
-
-def build(folder: Path, *, chat_template: str | None, seed: int) -> Path:
-    tokenizer = bpe_tokenizer(TEXTS, vocab_size=400, pad_token="<pad>", chat_template=chat_template)
-    return tiny_llama(folder, tokenizer, max_positions=512, seed=seed)
-
-
-@pytest.fixture(scope="module")
-def folders(tmp_path_factory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("chat-models")
-    return {
-        "tuned": build(root / "tuned", chat_template=ALPACA_CHAT_TEMPLATE, seed=0),
-        "base": build(root / "base", chat_template=None, seed=1),
-    }
-
-
-@pytest.fixture(scope="module")
-def tuned(folders) -> ChatModel:
-    return ChatModel.load(str(folders["tuned"]))
-
-
-@pytest.fixture(scope="module")
-def base(folders) -> ChatModel:
-    return ChatModel.load(str(folders["base"]))
-
-
-@pytest.fixture(scope="module")
-def prompt() -> str:
-    return format_prompt(INSTRUCTION, CODE, style="alpaca")
-
-
-def greedy_ids(chat_model: ChatModel, text: str, max_new_tokens: int) -> list[int]:
-    """The new token ids of a plain greedy `generate` that never stops early."""
-    ids = chat_model.tokenizer(text, add_special_tokens=False, return_tensors="pt").input_ids
-    out = chat_model.model.generate(
-        ids,
-        attention_mask=torch.ones_like(ids),
-        max_new_tokens=max_new_tokens,
-        min_new_tokens=max_new_tokens,
-        do_sample=False,
-        pad_token_id=chat_model.tokenizer.eos_token_id,
-    )
-    return out[0, ids.shape[1] :].tolist()
-
-
-def decode(chat_model: ChatModel, ids: list[int]) -> str:
-    return chat_model.tokenizer.decode(ids, skip_special_tokens=True)
-
-
-def generation_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("wavecoder-")]
-
+from space import chat
+from space.chat import ChatModel, stream
+from training.formatting import ALPACA_CHAT_TEMPLATE
+from wavecoder.errors import UserError
 
 # -- Loading ------------------------------------------------------------------------------------
 
 
-def test_load_gives_an_eval_float32_model_on_cpu(tuned, folders):
-    assert tuned.name == str(folders["tuned"])
+def test_load_gives_an_eval_float32_model_on_cpu(tuned, chat_folders):
+    assert tuned.name == str(chat_folders["tuned"])
     assert tuned.model.dtype == torch.float32
     assert tuned.model.device.type == "cpu"
     assert tuned.model.training is False
@@ -94,7 +39,7 @@ def test_load_gives_an_eval_float32_model_on_cpu(tuned, folders):
     assert tuned.context_tokens == 512
 
 
-def test_load_asks_for_bfloat16_on_cuda_when_available(folders, monkeypatch):
+def test_load_asks_for_bfloat16_on_cuda_when_available(chat_folders, monkeypatch):
     import transformers
 
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
@@ -106,12 +51,12 @@ def test_load_asks_for_bfloat16_on_cuda_when_available(folders, monkeypatch):
         return model
 
     monkeypatch.setattr(transformers.AutoModelForCausalLM, "from_pretrained", loading)
-    chat_model = ChatModel.load(str(folders["base"]))
+    chat_model = ChatModel.load(str(chat_folders["base"]))
     assert chat_model.model.dtype == torch.bfloat16
     assert moved_to == ["cuda"]
 
 
-def test_load_passes_trust_remote_code_false_to_every_loader(folders, monkeypatch):
+def test_load_passes_trust_remote_code_false_to_every_loader(chat_folders, monkeypatch):
     import transformers
 
     calls = []
@@ -124,14 +69,14 @@ def test_load_passes_trust_remote_code_false_to_every_loader(folders, monkeypatc
             return _original(*args, **kwargs)
 
         monkeypatch.setattr(loader, "from_pretrained", spy)
-    ChatModel.load(str(folders["base"]))
+    ChatModel.load(str(chat_folders["base"]))
     # AutoTokenizer reads the config itself too: every call, nested ones included, says False.
     assert {value for _, value in calls} == {False}
     assert {name for name, _ in calls} == {"AutoConfig", "AutoTokenizer", "AutoModelForCausalLM"}
 
 
-def test_model_needing_remote_code_is_refused_without_running_it(folders, tmp_path):
-    folder = shutil.copytree(folders["base"], tmp_path / "custom")
+def test_model_needing_remote_code_is_refused_without_running_it(chat_folders, tmp_path):
+    folder = shutil.copytree(chat_folders["base"], tmp_path / "custom")
     config = json.loads((folder / "config.json").read_text())
     config |= {
         "model_type": "wavecoder_custom",
@@ -201,22 +146,22 @@ def emitting(folder: Path, special_id: int, instead_of: int) -> ChatModel:
     return chat_model
 
 
-def test_stream_stops_at_the_tokenizer_eos(base, folders, prompt):
+def test_stream_stops_at_the_tokenizer_eos(base, chat_folders, prompt):
     ids = greedy_ids(base, prompt, 30)
     eos = base.tokenizer.eos_token_id
     position, stop_id = first_fresh_token(ids, 4)
     assert eos not in ids[:position]
-    stopping = emitting(folders["base"], eos, instead_of=stop_id)
+    stopping = emitting(chat_folders["base"], eos, instead_of=stop_id)
     replies = list(stream(stopping, prompt, max_new_tokens=30, temperature=0))
     assert replies[-1] == decode(base, ids[:position])
 
 
-def test_stream_stops_at_a_generation_config_eos_id(tuned, folders, prompt):
+def test_stream_stops_at_a_generation_config_eos_id(tuned, chat_folders, prompt):
     # Like Llama 3's <|eot_id|>: a special token the generation config lists next to EOS.
     ids = greedy_ids(tuned, prompt, 30)
     end_of_turn = tuned.tokenizer.pad_token_id
     position, stop_id = first_fresh_token(ids, 4)
-    stopping = emitting(folders["tuned"], end_of_turn, instead_of=stop_id)
+    stopping = emitting(chat_folders["tuned"], end_of_turn, instead_of=stop_id)
     assert list(stream(stopping, prompt, max_new_tokens=30, temperature=0))[-1] != decode(
         tuned, ids[:position]
     )
@@ -240,24 +185,6 @@ def test_messages_go_through_the_chat_template(tuned, prompt):
     messages = [{"role": "user", "content": INSTRUCTION, "input": CODE}]
     from_messages = list(stream(tuned, messages, max_new_tokens=12, temperature=0))
     assert from_messages[-1] == list(stream(tuned, prompt, max_new_tokens=12, temperature=0))[-1]
-
-
-def record_generate(chat_model: ChatModel, monkeypatch) -> list[list[int]]:
-    """The new ids of each `generate` call on `chat_model` from now on."""
-    generate, outputs = chat_model.model.generate, []
-
-    def recording(**kwargs):
-        out = generate(**kwargs)
-        outputs.append(out[0, kwargs["input_ids"].shape[1] :].tolist())
-        return out
-
-    monkeypatch.setattr(chat_model.model, "generate", recording)
-    return outputs
-
-
-def stopped_early(new_ids: list[int], chat_model: ChatModel, max_new_tokens: int) -> bool:
-    """Whether generation ended before `max_new_tokens` without an EOS: it was cancelled."""
-    return len(new_ids) < max_new_tokens and new_ids[-1] not in chat_model.eos_token_ids
 
 
 def test_closing_the_stream_stops_generation(tuned, prompt, monkeypatch):
@@ -339,121 +266,3 @@ def test_prompt_plus_reply_beyond_the_context_is_refused(tuned, prompt):
 def test_empty_prompt_is_refused(tuned):
     with pytest.raises(UserError, match="the prompt is empty"):
         next(stream(tuned, "  \n", max_new_tokens=8, temperature=0))
-
-
-# -- Prompt formats -----------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize("input", [CODE, ""])
-def test_alpaca_style_is_the_training_prompt(tuned, input):
-    from training.formatting import alpaca_prompt
-
-    assert format_prompt(INSTRUCTION, input, style="alpaca") == alpaca_prompt(INSTRUCTION, input)
-    # The tuned model's chat template renders the same prompt from a user message with `input`.
-    chat_text = format_prompt(INSTRUCTION, input, style="chat", tokenizer=tuned.tokenizer)
-    assert chat_text == alpaca_prompt(INSTRUCTION, input)
-
-
-def test_chat_style_puts_instruction_and_input_in_one_turn():
-    tokenizer = bpe_tokenizer(TEXTS, vocab_size=300, chat_template=TAGGED_TEMPLATE)
-    text = format_prompt(INSTRUCTION, CODE, style="chat", tokenizer=tokenizer)
-    assert text == f"<|user|>\n{INSTRUCTION}\n\n{CODE}\n<|assistant|>\n"
-    no_input = format_prompt(INSTRUCTION, "", style="chat", tokenizer=tokenizer)
-    assert no_input == f"<|user|>\n{INSTRUCTION}\n<|assistant|>\n"
-
-
-def test_chat_style_needs_a_chat_template(base):
-    with pytest.raises(UserError, match=r"no chat template.*use the alpaca style"):
-        format_prompt(INSTRUCTION, CODE, style="chat", tokenizer=base.tokenizer)
-    with pytest.raises(UserError, match="no chat template"):
-        next(stream(base, [{"role": "user", "content": "hi"}], max_new_tokens=4, temperature=0))
-
-
-def test_messages_the_template_rejects_are_refused(tuned):
-    messages = [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}]
-    with pytest.raises(UserError, match=r"cannot format these messages: .*not system"):
-        next(stream(tuned, messages, max_new_tokens=4, temperature=0))
-
-
-def test_unknown_style_is_refused():
-    with pytest.raises(UserError, match="unknown prompt style 'plain': use one of alpaca, chat"):
-        format_prompt(INSTRUCTION, CODE, style="plain")
-
-
-# -- Side by side -------------------------------------------------------------------------------
-
-
-def test_compare_streams_each_models_own_reply(tuned, base, prompt):
-    pairs = list(compare([tuned, base], prompt, max_new_tokens=16, temperature=0))
-    assert all(len(pair) == 2 for pair in pairs)
-    for before, after in itertools.pairwise(pairs):
-        assert after != before
-        assert all(a.startswith(b) for a, b in zip(after, before, strict=True))
-    expected = tuple(
-        list(stream(m, prompt, max_new_tokens=16, temperature=0))[-1] for m in (tuned, base)
-    )
-    assert pairs[-1] == expected
-    assert expected[0] != expected[1]
-    assert generation_threads() == []
-
-
-def test_compare_checks_every_model_before_generating(tuned, base):
-    messages = [{"role": "user", "content": INSTRUCTION, "input": CODE}]
-    with pytest.raises(UserError, match="no chat template"):
-        next(compare([tuned, base], messages, max_new_tokens=8, temperature=0))
-    assert generation_threads() == []
-
-
-def test_closing_compare_stops_both_generations(tuned, base, prompt, monkeypatch):
-    tuned_ids, base_ids = record_generate(tuned, monkeypatch), record_generate(base, monkeypatch)
-    pairs = compare([tuned, base], prompt, max_new_tokens=400, temperature=0)
-    assert any(next(pairs))
-    pairs.close()
-    assert generation_threads() == []
-    assert stopped_early(tuned_ids[0], tuned, 400) and stopped_early(base_ids[0], base, 400)
-
-
-# -- ZeroGPU ------------------------------------------------------------------------------------
-
-
-def test_gpu_uses_spaces_gpu_when_spaces_imports(monkeypatch):
-    calls = []
-
-    def fake_gpu(task, *, duration):
-        calls.append((task.__name__, duration))
-        return lambda *args: ("on a GPU", task(*args))
-
-    monkeypatch.setitem(sys.modules, "spaces", types.SimpleNamespace(GPU=fake_gpu))
-
-    @gpu
-    def reply(text):
-        return text.upper()
-
-    @gpu(duration_s=45)
-    def short(text):
-        return text
-
-    assert reply("hi") == ("on a GPU", "HI")
-    assert short("a") == ("on a GPU", "a")
-    assert calls == [("reply", chat.GPU_DURATION_S), ("short", 45)]
-
-
-def test_gpu_is_the_function_itself_without_spaces(monkeypatch):
-    monkeypatch.setitem(sys.modules, "spaces", None)  # `import spaces` raises ImportError
-
-    def reply(text):
-        return text.upper()
-
-    assert gpu(reply) is reply
-    assert gpu(duration_s=30)(reply) is reply
-
-
-def test_gpu_with_the_real_spaces_package_off_a_space(tuned, prompt):
-    spaces = pytest.importorskip("spaces")
-    assert not spaces.config.Config.zero_gpu  # off a Space, spaces.GPU passes calls through
-
-    @gpu
-    def reply(text):
-        yield from stream(tuned, text, max_new_tokens=6, temperature=0)
-
-    assert list(reply(prompt))[-1] == decode(tuned, greedy_ids(tuned, prompt, 6))

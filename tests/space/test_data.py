@@ -1,84 +1,20 @@
 """`space.data.CodeOceanView` on folders written by our own writer: configs, every filter and
-their combinations, full-text search in each field, paging, row lookup, the Hub path (a loopback
-Hub in a subprocess) and the errors a user can cause."""
+their combinations, full-text search in each field, paging, row lookup and the errors a user can
+cause. The Hub path: tests/space/test_data_hub.py; the search-text cache: test_text_cache.py."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import shutil
-import subprocess
-import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote, urlsplit
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from data_fixtures import ACCEPTED_IDS, SUMMARY, TASKS, records, write_folder
 
 import space.data
-from pipeline.generation.records import ACCEPTED, FAILED, REJECTED, build_record
 from pipeline.generation.writer import features, write_dataset_folder
 from space.data import CodeOceanView
 from wavecoder.errors import UserError
-
-REPO = Path(__file__).resolve().parents[2]
-TASKS = ["generation", "summarization", "repair", "translation"]
-MODELS = ("gen-model", "judge-model")
-
-# id, status, stage, task, language, instruction, information, solution, code, failed checks.
-# Search words, each in one field only: Zebra (instruction), QUOKKA (input), narwhal (output),
-# AxoLotl (source code).
-ROWS = [
-    ("a-gen-py", ACCEPTED, "judgement", "generation", "python", "Write a Zebra counter.",
-     "<noinput>", "def count(): pass", "def count(): pass", []),
-    ("a-gen-go", ACCEPTED, "judgement", "generation", "go", "Write a Go adder.",
-     "<noinput>", "func Add() {}", "func Add() {}", []),
-    ("a-sum-py", ACCEPTED, "judgement", "summarization", "python", "Summarize this function.",
-     "def quokka_sq(x): return x * x", "It squares x.", "def quokka_sq(x): return x * x", []),
-    ("a-rep-js", ACCEPTED, "judgement", "repair", "javascript", "Fix the off-by-one error.",
-     "function last(xs) { return xs[xs.length]; }", "return xs[xs.length - 1]; // Narwhal",
-     "function last(xs) { return xs[xs.length - 1]; }", []),
-    ("a-tra-go", ACCEPTED, "judgement", "translation", "go", "Translate this Go to Python.",
-     "func Half(x int) int { return x / 2 }", "def half(x): return x // 2",
-     "// AxoLotl\nfunc Half(x int) int { return x / 2 }", []),
-    ("r-gen-py", REJECTED, "judgement", "generation", "python", "Write a zebra fence.",
-     "<noinput>", "x = 1", "x = 1", ["names_language"]),
-    ("r-rep-js", REJECTED, "judgement", "repair", "javascript", "Fix it.",
-     "let a = 1", "let a = 2", "let a = 2", ["names_language", "solution_is_code"]),
-    ("r-sum-go", REJECTED, "postfilter", "summarization", "go", "Explain. Now. Please. Go.",
-     "func F() {}", "It does F.", "func F() {}", ["one_or_two_sentences"]),
-    ("f-tra-py", FAILED, "generation", "translation", "python", None, None, None,
-     "def f(): return 1", ["llm_error"]),
-    ("f-gen-go", FAILED, "judgement", "generation", "go", "Write a Go server.", "<noinput>",
-     "package main", "package main", ["internal_error"]),
-]  # fmt: skip
-ACCEPTED_IDS = [r[0] for r in ROWS if r[1] == ACCEPTED]
-SUMMARY = {"rows": len(ROWS), "accepted": 5, "rejected": 3, "failed": 2}
-
-
-def records() -> list[dict]:
-    """The records of `ROWS`, built as the pipeline builds them (selection order = ROWS order)."""
-    out = []
-    for rank, fields in enumerate(ROWS):
-        id_, status, stage, task, language, instr, info, solution, code, checks = fields
-        row = {"id": id_, "task": task, "language": language, "code": code, "selection_rank": rank,
-               "source": {"dataset": "fixture", "repo": "wavecoder/tests", "path": f"{rank}.src"}}  # fmt: skip
-        case = None if instr is None else {"instruction": instr, "information": info,
-                                           "solution": solution}  # fmt: skip
-        reasons = [{"check": check, "message": f"{check} failed"} for check in checks]
-        out.append(build_record(row, status=status, stage=stage, case=case, reasons=reasons,
-                                target_language="python" if task == "translation" else None,
-                                models=MODELS))  # fmt: skip
-    return out
-
-
-def write_folder(folder: Path) -> Path:
-    write_dataset_folder(records(), folder, tasks=TASKS, summary=SUMMARY)
-    return folder
 
 
 @pytest.fixture(scope="module")
@@ -282,126 +218,3 @@ def test_user_errors_name_the_fix(view, tmp_path):
         CodeOceanView.open(str(tmp_path / "missing"))
     with pytest.raises(UserError, match="a revision applies only to a Hub dataset"):
         CodeOceanView.open(str(tmp_path), revision="main")
-
-
-# --- the Hub path: a loopback Hub serving one dataset repo to a subprocess ---
-
-COMMIT = "5eed" * 10
-
-
-class _DatasetRepo(BaseHTTPRequestHandler):
-    """The three routes `snapshot_download` of a dataset takes: repo info, tree, resolve."""
-
-    protocol_version = "HTTP/1.1"
-    repo_id: str
-    folder: Path
-    served: list[str]
-
-    def log_message(self, *args) -> None:
-        pass
-
-    def do_HEAD(self) -> None:
-        self.do_GET(head=True)
-
-    def do_GET(self, head: bool = False) -> None:
-        path = unquote(urlsplit(self.path).path)
-        prefix_api, prefix_file = f"/api/datasets/{self.repo_id}/", f"/datasets/{self.repo_id}/"
-        if path.startswith(prefix_api + "revision/"):
-            return self._json({"id": self.repo_id, "sha": COMMIT, "private": False})
-        if path.startswith(prefix_api + "tree/"):
-            files = sorted(p for p in self.folder.rglob("*") if p.is_file())
-            return self._json([{"type": "file", "path": p.relative_to(self.folder).as_posix(),
-                                "size": p.stat().st_size, "oid": "0" * 40} for p in files])  # fmt: skip
-        if path.startswith(prefix_file + "resolve/"):
-            name = path.split("/", 6)[6]
-            file = self.folder / name
-            if file.is_file():
-                self.served.append(name)
-                data = file.read_bytes()
-                etag = hashlib.sha256(data).hexdigest()
-                return self._send(200, data, {"X-Repo-Commit": COMMIT, "ETag": f'"{etag}"'}, head)
-        self._send(404, b"{}", {"X-Error-Code": "RepoNotFound"}, head)
-
-    def _json(self, payload) -> None:
-        self._send(200, json.dumps(payload).encode(), {"Content-Type": "application/json"})
-
-    def _send(self, status: int, body: bytes, headers: dict, head: bool = False) -> None:
-        self.send_response(status)
-        self.send_header("Content-Length", str(len(body)))
-        for name, value in headers.items():
-            self.send_header(name, value)
-        self.end_headers()
-        if not head:
-            self.wfile.write(body)
-
-
-def open_in_subprocess(tmp_path: Path, source: str, endpoint: str, offline: bool = False):
-    """Open `source` in a process whose huggingface_hub talks to `endpoint`; prints configs, the
-    summary and the default ids as JSON, or exits 2 with a UserError's message."""
-    driver = (
-        "import json, sys\n"
-        "from space.data import CodeOceanView\n"
-        "from wavecoder.errors import UserError\n"
-        "try:\n"
-        "    view = CodeOceanView.open(sys.argv[1])\n"
-        "except UserError as exc:\n"
-        "    sys.exit(f'error: {exc}')\n"
-        "print(json.dumps({'configs': view.configs, 'summary': view.summary,\n"
-        "                  'ids': [r['id'] for r in view.query(config='rejected').rows],\n"
-        "                  'row': view.row('a-gen-py')['instruction']}))\n"
-    )
-    env = {k: v for k, v in os.environ.items() if k not in ("HF_HUB_OFFLINE", "HF_TOKEN")}
-    env.update(HF_ENDPOINT=endpoint, HF_HOME=str(tmp_path / "hf-home"), PYTHONPATH=str(REPO),
-               HF_HUB_DISABLE_PROGRESS_BARS="1")  # fmt: skip
-    if offline:
-        env["HF_HUB_OFFLINE"] = "1"
-    return subprocess.run([sys.executable, "-c", driver, source], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=120)  # fmt: skip
-
-
-@pytest.fixture
-def hub(folder, tmp_path):
-    repo = tmp_path / "repo"
-    shutil.copytree(folder, repo, ignore=shutil.ignore_patterns(".wavecoder"))
-    (repo / "example_database.jsonl").write_text("{}\n")  # on the Hub, not needed by the Space
-    handler = type("Handler", (_DatasetRepo,), {"repo_id": "acme/codeocean", "folder": repo,
-                                                 "served": []})  # fmt: skip
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}", handler.served
-    server.shutdown()
-    server.server_close()
-
-
-@pytest.mark.slow
-def test_hub_dataset_is_downloaded_with_only_the_files_the_space_reads(hub, tmp_path):
-    endpoint, served = hub
-    done = open_in_subprocess(tmp_path, "acme/codeocean", endpoint)
-    assert done.returncode == 0, done.stderr
-    opened = json.loads(done.stdout)
-    assert opened["configs"][:2] == ["default", "failed"] and "rejected" in opened["configs"]
-    assert opened["summary"] == SUMMARY
-    assert opened["ids"] == ["r-gen-py", "r-rep-js", "r-sum-go"]
-    assert opened["row"] == "Write a Zebra counter."
-    assert "example_database.jsonl" not in served
-    assert {"README.md", "summary.json", "data/train-00000-of-00001.parquet"} <= set(served)
-    # now cached: opens offline too
-    again = open_in_subprocess(tmp_path, "acme/codeocean", endpoint, offline=True)
-    assert again.returncode == 0, again.stderr
-    assert json.loads(again.stdout) == opened
-
-
-@pytest.mark.slow
-def test_hub_errors_name_the_fix(hub, tmp_path):
-    endpoint, _ = hub
-    missing = open_in_subprocess(tmp_path, "acme/other", endpoint)
-    assert missing.returncode == 1
-    assert "Cannot download the Hub dataset acme/other: there is no such dataset" in missing.stderr
-    assert "set HF_TOKEN" in missing.stderr
-    offline = open_in_subprocess(tmp_path, "acme/codeocean", endpoint, offline=True)
-    assert offline.returncode == 1
-    assert "the Hub is unreachable or HF_HUB_OFFLINE is set" in offline.stderr
-    down = open_in_subprocess(tmp_path, "acme/codeocean", "http://127.0.0.1:9")
-    assert down.returncode == 1
-    assert "Cannot download the Hub dataset acme/codeocean" in down.stderr

@@ -10,22 +10,20 @@ import json
 import os
 import subprocess
 import sys
-import threading
-from http.server import ThreadingHTTPServer
+from importlib.metadata import version
 from pathlib import Path
 
 import gradio as gr
 import pytest
 import yaml
+from packaging.requirements import Requirement
 from space_fixtures import PLANTED_ID, tiny_model, write_codeocean
+from space_hub import SpaceHub
 
 from space.deploy import DATASET_VARIABLE, module_closure, plan_deploy
 from wavecoder.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO / "tests" / "training"))  # hub_server imports hub_repos by name
-import hub_server  # noqa: E402
-from hub_repos import ModelRepos  # noqa: E402
 
 REPO_ID = "alice/wavecoder"
 DEPLOY = ["space", "deploy", "--repo-id", REPO_ID, "--dataset", "alice/codeocean",
@@ -39,27 +37,42 @@ def front_matter(readme: bytes) -> dict:
     return yaml.safe_load(text.split("---\n", 2)[1])
 
 
-def test_dry_run_lists_files_and_variables_and_sends_nothing(capsys, monkeypatch):
+def test_dry_run_lists_settings_files_variables_and_secrets_and_sends_nothing(capsys, monkeypatch):
     monkeypatch.setenv("HF_ENDPOINT", "http://127.0.0.1:9")  # nothing listens: a call would fail
     for name in TOKEN_ENV:
         monkeypatch.delenv(name, raising=False)
-    assert main([*DEPLOY, "--base-model", "org/base", "--private", "--dry-run"]) == 0
-    out = capsys.readouterr().out.splitlines()
-    assert out[0] == (
-        f"dry run: would create or update the private Gradio Space {REPO_ID} (nothing sent)"
-    )
+    monkeypatch.setenv("SPACE_READ_TOKEN", "hf_secret_value")
+    assert main([*DEPLOY, "--base-model", "org/base", "--private", "--hardware", "zero-a10g",
+                 "--secret", "HF_TOKEN=SPACE_READ_TOKEN", "--dry-run"]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert "hf_secret_value" not in text
+    out = text.splitlines()
+    assert out[:3] == [
+        f"dry run: would create or update the Gradio Space {REPO_ID} (nothing sent)",
+        "visibility: private (a new Space is created private; an existing one is made private)",
+        "hardware: zero-a10g (asked for at creation, or requested for an existing Space)",
+    ]
     paths = [line.split("B  ", 1)[1] for line in out if "B  " in line]
     assert paths[:3] == ["README.md", "app.py", "requirements.txt"]
-    assert {"space/browse.py", "space/data.py", "space/chat.py", "pipeline/layout.py",
-            "pipeline/tasks/translation.py", "training/formatting.py",
-            "wavecoder/errors.py"} <= set(paths)  # fmt: skip
+    assert {"space/browse.py", "space/data.py", "space/shards.py", "space/chat.py",
+            "space/prompts.py", "pipeline/layout.py", "pipeline/tasks/translation.py",
+            "training/formatting.py", "wavecoder/errors.py"} <= set(paths)  # fmt: skip
     assert not {"space/app.py", "space/commands.py", "space/deploy.py"} & set(paths)
     assert not any(p.startswith(("evaluation/", "cards/", "tests/")) for p in paths)
-    assert out[-4:] == [
-        "variables:",
+    assert out[-6:] == [
+        "variables (set at creation, or before the commit on an existing Space):",
         "  WAVECODER_DATASET=alice/codeocean",
         "  WAVECODER_MODEL=alice/wavecoder-6.7b",
         "  WAVECODER_BASE_MODEL=org/base",
+        "secrets (values from this environment, not shown):",
+        "  HF_TOKEN (from $SPACE_READ_TOKEN)",
+    ]
+    assert main([*DEPLOY, "--dry-run"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out[1:3] == [
+        "visibility: public when created; an existing Space keeps its own (--private to make it "
+        "private)",
+        "hardware: unchanged (a new Space starts on cpu-basic; --hardware to ask for another)",
     ]
 
 
@@ -74,9 +87,14 @@ def test_space_card_and_requirements_name_what_was_tested():
     assert {"license", "tags", "suggested_hardware", "title"} <= set(meta)
     requirements = plan.files["requirements.txt"].decode().splitlines()
     assert f"gradio=={gr.__version__}" in requirements
-    named = {line.split("=")[0].split(">")[0].split("<")[0] for line in requirements
-             if line and not line.startswith("#")}  # fmt: skip
-    assert {"spaces", "transformers", "torch", "pyarrow", "matplotlib"} <= named
+    pins = [Requirement(line) for line in requirements if line and not line.startswith("#")]
+    assert {"spaces", "transformers", "torch", "peft", "pyarrow", "matplotlib"} <= {
+        r.name for r in pins}  # fmt: skip
+    for pin in pins:  # each bounded above, and the version tested here within it
+        assert any(spec.operator in ("<", "==") for spec in pin.specifier), pin
+        assert pin.specifier.contains(version(pin.name), prereleases=True), (pin, version(pin.name))
+    torch = next(pin for pin in pins if pin.name == "torch").specifier
+    assert torch.contains("2.4.0") and torch.contains("2.8.0") and not torch.contains("3.0")
     # The body's screenshots go with it, so the Space's card shows them.
     body = plan.files["README.md"].decode().split("---\n", 2)[2]
     for image in ("browse", "statistics", "try"):
@@ -96,6 +114,9 @@ def test_closure_reads_imports_inside_functions_and_the_task_registry():
         (["--dataset", "."], "--dataset . is not a Hub id (ORG/NAME): the Space reads the dataset"),
         (["--dataset", "a/b", "--model", "/tmp"], "--model /tmp is not a Hub id"),
         (["--dataset", "a/b", "--base-model", "c/d"], "--base-model answers beside --model"),
+        (["--dataset", "a/b", "--hardware", "gpu9000"], "--hardware gpu9000 is not a Space hard"),
+        (["--dataset", "a/b", "--secret", "X=WAVECODER_UNSET"], "WAVECODER_UNSET is not set here"),
+        (["--dataset", "a/b", "--secret", "a b"], "--secret takes NAME or NAME=ENV_VARIABLE"),
     ],
 )
 def test_local_folders_and_lone_base_models_are_refused(flags, message, capsys):
@@ -149,7 +170,8 @@ from space.try_model import generate_replies, MODELS
 with gr.Blocks():
     tab = BrowseTab(CodeOceanView.open({str(data)!r}))
 shown = tab.row_values({PLANTED_ID!r}, None, "")
-reply = list(generate_replies(list(MODELS), "Add.", "", "alpaca", 2, 0.0))[-1]
+turn = [{{"instruction": "Add.", "input": "", "replies": [""]}}]
+reply = list(generate_replies(list(MODELS), turn, "alpaca", 2, 0.0))[-1]
 first = ("wavecoder", "pipeline", "training", "evaluation", "cards", "space")
 files = {{n: m.__file__ for n, m in sys.modules.items() if n.split(".")[0] in first}}
 print(json.dumps({{"launched": launched, "header": shown[1], "reply": reply, "files": files}}))
@@ -169,62 +191,8 @@ print(json.dumps({{"launched": launched, "header": shown[1], "reply": reply, "fi
     assert "pipeline.tasks.generation" in result["files"]
 
 
-# -- a real deploy against the loopback Hub ---------------------------------------------------
-
-
-class SpaceRepos(ModelRepos):
-    """The model repos of hub_server, reached as Spaces, plus Space variables (in the server
-    process: tests read them back through the API)."""
-
-    def __init__(self, *args):
-        super().__init__(*args)
-        self.variables: dict[str, dict[str, dict]] = {}
-
-    def route(self, h, method: str, segments: list[str], body: bytes) -> bool:
-        if method == "POST" and segments == ["api", "repos", "create"]:
-            payload = json.loads(body)
-            if payload.get("type") == "space":
-                if payload.get("sdk") != "gradio":
-                    return h._send(400, {"error": "sdk must be set for a space"}) or True
-                payload["type"] = "model"
-            return self._create(h, payload) or True
-        if segments[:2] != ["api", "spaces"] or len(segments) < 5:
-            return super().route(h, method, segments, body)
-        repo_id = "/".join(segments[2:4])
-        if segments[4] == "variables":
-            if not h.headers.get("authorization"):
-                return h._send(401, {"error": "Invalid username or password."}) or True
-            found = self.variables.setdefault(repo_id, {})
-            if method == "POST":
-                sent = json.loads(body)
-                found[sent["key"]] = {"value": sent["value"], "description": None}
-            elif method == "DELETE":
-                found.pop(json.loads(body)["key"], None)
-            return h._send(200, found) or True
-        return super().route(h, method, ["api", "models", *segments[2:]], body)
-
-
-class SpaceHub(hub_server.HubServer):
-    def __init__(self, **kwargs):
-        super().__init__(**kwargs)
-        self.repos = SpaceRepos(self.repos.root, self.user, {})
-
-    def _serve(self) -> None:  # hub_server's, with DELETE (delete_space_variable) routed too
-        calls, lock, server = [], threading.Lock(), self
-
-        class Handler(hub_server._Handler):
-            hub = server
-            log = calls
-            log_lock = lock
-
-            def do_DELETE(self) -> None:
-                self._handle()
-
-        ThreadingHTTPServer(("127.0.0.1", self.port), Handler).serve_forever()
-
-
 @pytest.mark.slow
-def test_deploy_creates_the_space_commits_its_files_and_sets_its_variables(tmp_path, monkeypatch):
+def test_deploy_creates_the_space_with_its_settings_then_updates_it(tmp_path, monkeypatch):
     import huggingface_hub.constants
     from huggingface_hub import HfApi
 
@@ -232,13 +200,25 @@ def test_deploy_creates_the_space_commits_its_files_and_sets_its_variables(tmp_p
     monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
 
     with SpaceHub(root=tmp_path / "hub") as hub:
-        env = {"HF_ENDPOINT": hub.url, "HF_TOKEN": "hf_test_token"}
-        done = wavecoder([*DEPLOY, "--base-model", "org/base", "--private"], tmp_path, **env)
+        env = {"HF_ENDPOINT": hub.url, "HF_TOKEN": "hf_test_token", "READ_TOKEN": "hf_read"}
+        done = wavecoder([*DEPLOY, "--base-model", "org/base", "--hardware", "zero-a10g",
+                          "--secret", "HF_TOKEN=READ_TOKEN"], tmp_path, **env)  # fmt: skip
         assert done.returncode == 0, done.stderr
         assert done.stdout.startswith(f"deployed the Space {REPO_ID} -> ")
         create = next(c for c in hub.calls() if c.path == "/api/repos/create").json()
-        assert (create["type"], create["sdk"], create["visibility"]) == ("space", "gradio",
-                                                                      "private")  # fmt: skip
+        assert (create["type"], create["sdk"], create["hardware"]) == ("space", "gradio",
+                                                                      "zero-a10g")  # fmt: skip
+        # Variables and secrets come with the creation, so the first build has them.
+        assert create["variables"] == [
+            {"key": DATASET_VARIABLE, "value": "alice/codeocean"},
+            {"key": "WAVECODER_MODEL", "value": "alice/wavecoder-6.7b"},
+            {"key": "WAVECODER_BASE_MODEL", "value": "org/base"},
+        ]
+        assert create["secrets"] == [{"key": "HF_TOKEN", "value": "hf_read"}]
+        space = f"/api/spaces/{REPO_ID}"
+        settings_calls = ("/variables", "/secrets", "/settings", "/hardware")
+        assert not [c for c in hub.calls() if c.path.startswith(space)
+                    and c.path.endswith(settings_calls)]  # fmt: skip
         folder = hub.repos.folder(REPO_ID)
         plan = plan_deploy(REPO_ID, dataset="alice/codeocean", model="alice/wavecoder-6.7b",
                            base_model="org/base")  # fmt: skip
@@ -249,9 +229,33 @@ def test_deploy_creates_the_space_commits_its_files_and_sets_its_variables(tmp_p
         assert variables == {DATASET_VARIABLE: "alice/codeocean",
                              "WAVECODER_MODEL": "alice/wavecoder-6.7b",
                              "WAVECODER_BASE_MODEL": "org/base"}  # fmt: skip
-        # Deployed again without the base model: the Space stops loading it.
-        done = wavecoder(DEPLOY, tmp_path, **env)
+        assert hub.repos.state(REPO_ID)["settings"] == {
+            "visibility": "public",
+            "hardware": "zero-a10g",
+        }
+
+        # Deployed again: made private, other hardware, without the base model, a new secret;
+        # the settings and variables change before the files are committed.
+        before = len(hub.calls())
+        done = wavecoder([*DEPLOY, "--private", "--hardware", "t4-small", "--secret",
+                          "HF_TOKEN=READ_TOKEN"], tmp_path, **{**env, "READ_TOKEN": "hf_new"})  # fmt: skip
         assert done.returncode == 0, done.stderr
+        calls = [(c.method, c.path) for c in hub.calls()[before:]]
+        assert (("PUT", f"{space}/settings") in calls and ("POST", f"{space}/hardware") in calls
+                and ("DELETE", f"{space}/variables") in calls)  # fmt: skip
+        commit = next(i for i, (_, path) in enumerate(calls) if "/commit/" in path)
+        assert all(i < commit for i, (_, path) in enumerate(calls)
+                   if path.startswith(space) and path.endswith(settings_calls))  # fmt: skip
+        assert hub.repos.state(REPO_ID)["settings"] == {
+            "visibility": "private",
+            "hardware": "t4-small",
+        }
+        assert hub.repos.state(REPO_ID)["secrets"] == {"HF_TOKEN": "hf_new"}
         variables = {k: v.value for k, v in api.get_space_variables(REPO_ID).items()}
         assert "WAVECODER_BASE_MODEL" not in variables and len(variables) == 2
-        assert len(hub.repos.commits(REPO_ID)) == 3  # the repo's first commit and two deploys
+        # Without --private an existing Space keeps its visibility: never made public.
+        done = wavecoder(DEPLOY, tmp_path, **env)
+        assert done.returncode == 0, done.stderr
+        assert hub.repos.state(REPO_ID)["settings"]["visibility"] == "private"
+        # The first commit and two deploys: the third changed no file, so the client skipped it.
+        assert len(hub.repos.commits(REPO_ID)) == 3

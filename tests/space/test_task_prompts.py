@@ -95,3 +95,13 @@ def test_incomplete_requests_are_refused(task, kwargs, message):
 def test_a_missing_language_is_refused():
     with pytest.raises(UserError, match="repair needs the code's language"):
         task_prompt("repair", code=CODE, language="")
+
+
+@pytest.mark.parametrize("language", ["<img src=x onerror=alert(1)>", "javascript:alert(1)",
+                                      "x" * 41, "1c"])  # fmt: skip
+def test_a_language_that_is_no_name_is_refused_by_name(language):
+    with pytest.raises(UserError, match="is not a language name") as error:
+        task_prompt("summarization", code="x = 1", language=language)
+    assert repr(language) in str(error.value)
+    assert task_prompt("summarization", code="x", language="Objective-C")[0].startswith(
+        "Summarize what the following Objective-C code")  # fmt: skip
