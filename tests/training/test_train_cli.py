@@ -18,6 +18,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 RECIPES = ROOT / "training" / "recipes"
 SMALL = RECIPES / "smollm2-135m" / "sft" / "config_full.yaml"
+STEPS = 20  # of the killed and resumed run
 
 
 def train(*args: str, **kwargs) -> subprocess.Popen:
@@ -58,7 +59,9 @@ def cpu_recipe(tmp_path: Path, model: Path, data: Path, **keys) -> Path:
 def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_curve(
     tmp_path, tiny_model, codeocean_dir
 ):
-    keys = {"max_steps": 40, "save_strategy": "steps", "save_steps": 10, "logging_steps": 5,
+    # 20 steps, a checkpoint every 5: the kill still lands between two checkpoints and the
+    # resumed run still has logged steps on both sides of the checkpoint it resumes from.
+    keys = {"max_steps": STEPS, "save_strategy": "steps", "save_steps": 5, "logging_steps": 5,
             "learning_rate": 1e-3, "per_device_train_batch_size": 4, "seed": 3,
             "gradient_accumulation_steps": 1, "report_to": "none"}  # fmt: skip
     recipe = cpu_recipe(tmp_path, tiny_model, codeocean_dir, **keys)
@@ -72,14 +75,14 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_curve(
     with log.open("w") as sink:
         killed = train("--config", str(recipe), "--output_dir", str(out), stdout=sink, stderr=sink)
     deadline = time.monotonic() + 300
-    while not (out / "checkpoint-10" / "trainer_state.json").exists():
+    while not (out / "checkpoint-5" / "trainer_state.json").exists():
         assert killed.poll() is None and time.monotonic() < deadline, log.read_text()[-3000:]
         time.sleep(0.05)
     os.killpg(killed.pid, signal.SIGKILL)
     killed.wait(30)
     assert not (out / "trainer_state.json").exists()  # it never finished
     saved = sorted(int(p.name.split("-")[1]) for p in out.glob("checkpoint-*"))
-    assert saved and saved[-1] < 40
+    assert saved and saved[-1] < STEPS
 
     again = train(
         "--config", str(recipe), "--output_dir", str(out), "--resume_from_checkpoint", "true"
@@ -87,7 +90,7 @@ def test_a_run_killed_after_a_checkpoint_resumes_to_the_same_curve(
     _, stderr = again.communicate(timeout=600)
     assert again.returncode == 0, stderr[-3000:]
     resumed = log_of(out)
-    assert max(resumed) == max(reference) == 40
+    assert max(resumed) == max(reference) == STEPS
     assert sorted(resumed) == sorted(reference)
     for step in reference:
         assert resumed[step] == pytest.approx(reference[step], rel=1e-3), (step, resumed, reference)
