@@ -266,6 +266,7 @@ def decontamination_tables(summary) -> dict[str, Any] | None:
             (name, method, reason)
             for name, stage in stages.items()
             for method, reason in (stage.get("skipped_methods") or {}).items()
+            if method in used  # a method switched off is "off" in the table, not a skip
         ],
         "sweep": sweep,
         "leakage": leakage,
@@ -281,9 +282,12 @@ def _methods_used(settings: dict, stages: dict) -> list[str]:
         "judge": bool(settings.get("judge")),
         "nearest_k": settings.get("nearest_k") is not None,
     }
+    # A method off in the settings is still shown when a stage flagged rows with it (a report
+    # of another run); one that is only listed with zero rows or as skipped stays "off".
     for stage in stages.values():
-        for method in [*(stage.get("by_method") or {}), *(stage.get("skipped_methods") or {})]:
-            on[method] = True
+        for method, per_benchmark in (stage.get("by_method") or {}).items():
+            if any(per_benchmark.values()):
+                on[method] = True
     return [m for m in METHODS if on.get(m)] + sorted(m for m in on if on[m] and m not in METHODS)
 
 

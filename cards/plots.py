@@ -135,7 +135,9 @@ def plot_acceptance_per_rule(records: list[Mapping[str, Any]], path: str | Path)
     per_rule: dict[str, list[int]] = {}
     for r in judged:
         task = _get(r, "task")
-        per_task.setdefault(task, []).append(int(r.get("status") in ("accepted", "contaminated")))
+        # The judge's verdict: rows set aside after it (benchmark copies, near-duplicates) passed.
+        passed = r.get("status") in ("accepted", "contaminated") or r.get("stage") == "dedup"
+        per_task.setdefault(task, []).append(int(passed))
         for verdict in r["judgement"]["rules"]:
             key = f"{task}: {verdict.get('rule')}"
             per_rule.setdefault(key, []).append(int(bool(verdict.get("passed"))))

@@ -115,6 +115,30 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"this run, {role}: {stats.get('sent', 0)} requests answered by the endpoint, "
             f"{stats.get('cached', 0)} from the response cache, {stats.get('failed', 0)} failed"
         )
+    decon = summary.get("decontamination")
+    if decon:
+        stages = decon.get("stages") or {}
+        corpus = (stages.get("corpus") or {}).get("flagged_rows", 0)
+        generated = (stages.get("generated") or {}).get("flagged_rows", 0)
+        benchmarks = ", ".join(f"{n} ({b['items']})" for n, b in decon["benchmarks"].items())
+        lines.append(
+            f"decontamination against {benchmarks or 'no benchmark'}: {corpus} corpus snippets "
+            f"set aside before selection, {generated} generated rows flagged (the `contaminated` "
+            "config)"
+            + (f"; skipped: {', '.join(decon['skipped'])}" if decon.get("skipped") else "")
+        )
+        for name, leak in (decon.get("leakage") or {}).items():
+            if leak.get("before") is not None:
+                lines.append(
+                    f"  leakage {name}: mean highest cosine {leak['before']:.3f} before, "
+                    f"{leak['after'] if leak['after'] is None else format(leak['after'], '.3f')} after"
+                )
+    if summary.get("dedup"):
+        d = summary["dedup"]
+        lines.append(
+            f"near-dedup (Jaccard >= {d['threshold']}): {d['dropped']} of {d['checked']} accepted "
+            "rows dropped as near-duplicates (`rejected`, stage dedup)"
+        )
     if summary["failed"]:
         lines.append(
             f"{summary['failed']} rows failed (see the `failed` config); run the same command "
