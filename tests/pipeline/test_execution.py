@@ -1,0 +1,306 @@
+"""Execution-verified cases (pipeline/execution): real bubblewrap runs of generated cases in
+Python, JavaScript, C++ and Go for every task, hostile solutions among them, and the tester's
+prompt and reply parser on canned replies."""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+from execution_fixtures import (
+    BATCH,
+    HOSTILE,
+    PARSES,
+    PY_ADD,
+    PY_TESTS,
+    TRUNCATE_HEAD,
+    TRUNCATE_OK,
+    TRUNCATE_TESTS,
+    case,
+    hostile_bodies,
+)
+
+from evaluation.languages import LANGUAGES, ToolchainMissing
+from evaluation.sandbox import Sandbox, find_bwrap
+from evaluation.toolchains import REQUIRE_ENV, toolchains_required
+from pipeline.execution import tester
+from pipeline.execution.config import ExecutionConfig, validate_execution
+from pipeline.execution.languages import function_name
+from pipeline.execution.run import cache_key, execute_cases, toolchain_label
+from pipeline.execution.tester import missing_tests_reason, parse_tests
+from wavecoder.errors import UserError
+
+CONFIG = ExecutionConfig(enabled=True, timeout_s=3.0, workers=2)
+
+
+def _skip_or_fail(reason: str):
+    if toolchains_required():
+        pytest.fail(f"{reason} ({REQUIRE_ENV}=1 or CI=true)", pytrace=False)
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def sandbox() -> Sandbox:
+    """The real sandbox with the toolchains the batch runs; skips (with the fix) without them,
+    as tests/evaluation/conftest.py does."""
+    if find_bwrap() is None:
+        _skip_or_fail("bubblewrap is not installed: apt-get install bubblewrap (scripts/setup.sh)")
+    for language in ("js", "cpp", "go"):
+        try:
+            LANGUAGES[language].toolchain()
+        except ToolchainMissing as exc:
+            _skip_or_fail(f"{LANGUAGES[language].display}: {exc}")
+    return Sandbox()
+
+
+class _VictimBound:
+    """The sandbox with the victim's folder bound read-only, so that "write outside" targets a
+    real host file (as in tests/evaluation/test_sandbox_hostile.py)."""
+
+    def __init__(self, sandbox: Sandbox, folder: Path):
+        self.sandbox, self.folder, self.kind = sandbox, str(folder), sandbox.kind
+
+    def run(self, job):
+        return self.sandbox.run(replace(job, ro_binds=(*job.ro_binds, self.folder)))
+
+
+@pytest.fixture(scope="module")
+def batch(sandbox):
+    """Every case of `BATCH`, each hostile solution and a correct control per hostile one, run
+    as one batch: name -> execution record; and the victim file."""
+    folder = Path(tempfile.mkdtemp(dir="/var/tmp"))
+    folder.chmod(0o777)
+    victim = folder / "victim.txt"
+    victim.write_text("precious")
+    victim.chmod(0o666)
+    named = {name: (c, tests) for name, (c, tests, _) in BATCH.items()}
+    for name, body in hostile_bodies(victim).items():
+        named[f"hostile: {name}"] = (
+            case("generation", "python", TRUNCATE_HEAD + body),
+            {"python": TRUNCATE_TESTS},
+        )
+        named[f"control: {name}"] = (
+            case("generation", "python", TRUNCATE_OK),
+            {"python": TRUNCATE_TESTS},
+        )
+    records = execute_cases(named.values(), config=CONFIG, sandbox=_VictimBound(sandbox, folder))
+    return dict(zip(named, records, strict=True)), victim
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(BATCH))
+def test_each_case_gets_its_status(batch, name):
+    record = batch[0][name]
+    assert record["status"] == BATCH[name][2], (record["reason"], record["stderr_tail"])
+
+
+@pytest.mark.slow
+def test_a_passed_record(batch):
+    record = batch[0]["python generation"]
+    assert record["checks"] == [
+        {
+            "name": "solution passes the tests",
+            "language": "python",
+            "expected": "pass",
+            "passed": True,
+            "result": "passed",
+        }
+    ]
+    assert record["tests"] == {"python": PY_TESTS}
+    assert record["language"] == "python"
+    assert record["toolchain"].startswith("Python 3.")
+    assert record["reason"] == ""
+    assert record["duration_s"] > 0
+
+
+@pytest.mark.slow
+def test_failures_say_which_check_and_why(batch):
+    records = batch[0]
+    wrong = records["python wrong solution"]
+    assert wrong["reason"] == "solution passes the tests: failed: AssertionError"
+    not_fixed = records["python repair that does not fix"]
+    assert [(c["expected"], c["passed"]) for c in not_fixed["checks"]] == [
+        ("fail", False),
+        ("pass", False),
+    ]
+    for name in ("python repair of passing code", "c++ repair of passing code"):
+        record = records[name]
+        assert [(c["expected"], c["passed"]) for c in record["checks"]] == [
+            ("fail", True),
+            ("pass", True),
+        ]
+        assert record["reason"] == "faulty code fails the tests: it passed them (not fail-to-pass)"
+    changed = records["python to javascript translation that changes behaviour"]
+    assert [(c["language"], c["passed"]) for c in changed["checks"]] == [
+        ("python", True),
+        ("js", False),
+    ]
+    assert "add(1, 2) should be 3" in changed["stderr_tail"]
+    js_wrong = records["javascript wrong solution"]
+    assert "Error: add(1, 2) should be 3" in js_wrong["stderr_tail"]
+    assert js_wrong["toolchain"].startswith("node v")
+
+
+@pytest.mark.slow
+def test_tests_that_do_not_compile_fail_with_the_compiler_message(batch):
+    record = batch[0]["c++ tests that do not compile"]
+    assert record["checks"][0]["result"].startswith("failed: compile error:")
+    # g++ quotes with ‘’ or '' depending on the locale.
+    assert "error: expected" in record["stderr_tail"]
+    assert "before" in record["stderr_tail"]
+    assert "token" in record["stderr_tail"]
+    assert record["toolchain"].startswith("g++")
+
+
+@pytest.mark.slow
+def test_skipped_and_untested_cases_say_why(batch):
+    records = batch[0]
+    assert "no sandbox language for 'kotlin'" in records["a language with no sandbox"]["reason"]
+    assert records["a case without tests"]["reason"] == "no usable tests"
+    assert records["a case without tests"]["checks"] == []
+    parse = records["python summarization of code that does not parse"]
+    assert "SyntaxError" in parse["reason"]
+
+
+@pytest.mark.slow
+def test_hostile_solutions_are_contained_and_the_batch_goes_on(batch):
+    records, victim = batch
+    for name, status in HOSTILE.items():
+        record = records[f"hostile: {name}"]
+        assert record["status"] == status, (name, record["reason"])
+        assert records[f"control: {name}"]["status"] == "passed", name
+    assert "Read-only file system" in records["hostile: write outside tmpfs"]["reason"]
+    assert records["hostile: infinite loop"]["reason"].endswith("timed out")
+    assert victim.read_text() == "precious"
+
+
+def test_a_missing_toolchain_is_a_skip_with_the_reason(sandbox, monkeypatch):
+    monkeypatch.setattr(LANGUAGES["cpp"], "binaries", ("g++-not-installed",))
+    toolchain_label.cache_clear()
+    try:
+        [record] = execute_cases(
+            [(case("generation", "c++", "int one() { return 1; }"), {"cpp": "int main() {}"})],
+            config=CONFIG,
+            sandbox=sandbox,
+        )
+    finally:
+        monkeypatch.undo()
+        toolchain_label.cache_clear()
+    assert record["status"] == "skipped"
+    assert "C++ toolchain not installed (g++-not-installed not on PATH)" in record["reason"]
+    assert record["checks"][0]["result"].startswith("skipped: ")
+
+
+def test_the_tester_prompt_names_the_function_and_the_form():
+    generation = case("generation", "python", PY_ADD)
+    prompt = tester.tester_prompt(generation, max_tests=4)
+    assert "checks of `add`" in prompt
+    assert "at most 4 checks" in prompt
+    assert prompt.rstrip().endswith("Reply with one ```python code block holding only the tests.")
+    translation = case(
+        "translation", "python", "func Add(a, b int) int { return a + b }", source_code=PY_ADD
+    )
+    translation["target_language"] = "go"
+    prompt = tester.tester_prompt(translation, max_tests=3)
+    assert "Python tests of `add` and as Go tests of `Add`" in prompt
+    assert "two code blocks: ```python first, then ```go" in prompt
+    summary = case("summarization", "python", "Adds.", source_code=PY_ADD)
+    assert tester.tester_prompt(summary, max_tests=3) is None
+    assert [tester.tester_calls(c) for c in (generation, translation, summary)] == [1, 1, 0]
+
+
+def test_the_tester_reply_parser():
+    generation = case("generation", "javascript", "function add(a, b) { return a + b; }")
+    good = "Here are the tests:\n```javascript\nif (add(1, 2) !== 3) throw 1;\n```\n"
+    assert parse_tests(generation, good) == {"js": "if (add(1, 2) !== 3) throw 1;\n"}
+    assert parse_tests(generation, "```\nthrow 1;\n```") == {"js": "throw 1;\n"}
+    no_block = "add(1, 2) should be 3."
+    assert parse_tests(generation, no_block) == {}
+    assert missing_tests_reason(generation, no_block) == (
+        "no usable tests: the tester's reply has no code block (wanted ```javascript)"
+    )
+    wrong_language = "```python\nassert add(1, 2) == 3\n```"
+    assert parse_tests(generation, wrong_language) == {}
+    assert "lacks a non-empty block for ```javascript" in missing_tests_reason(
+        generation, wrong_language
+    )
+    translation = case("translation", "python", "function add(a, b) {}", source_code=PY_ADD)
+    translation["target_language"] = "javascript"
+    assert parse_tests(translation, wrong_language) == {}
+    both = wrong_language + "\n```js\nif (add(1, 2) !== 3) throw 1;\n```"
+    assert set(parse_tests(translation, both)) == {"python", "js"}
+    assert parse_tests(case("summarization", "python", "Adds."), good) == {}
+
+
+def test_cache_key_covers_what_decides_the_result():
+    generation = case("generation", "python", PY_ADD)
+    key = cache_key(generation, {"python": PY_TESTS}, CONFIG)
+    assert len(key) == 64
+    assert key == cache_key(dict(generation), {"python": PY_TESTS}, CONFIG)
+    assert key != cache_key(generation, {"python": "assert add(1, 1) == 2\n"}, CONFIG)
+    assert key != cache_key({**generation, "output": PY_ADD + "\n"}, {"python": PY_TESTS}, CONFIG)
+    assert key != cache_key(generation, {"python": PY_TESTS}, replace(CONFIG, timeout_s=4.0))
+    assert cache_key(generation, None, CONFIG) != cache_key(
+        generation, {}, replace(CONFIG, timeout_s=1)
+    )
+
+
+def test_execution_config_is_validated():
+    assert ExecutionConfig().enabled is False
+    assert ExecutionConfig().mode == "filter"
+    assert ExecutionConfig().workers >= 1
+    validate_execution(ExecutionConfig())
+    for bad, key in (
+        ({"mode": "drop"}, "execution.mode"),
+        ({"timeout_s": 0}, "execution.timeout_s"),
+        ({"workers": 0}, "execution.workers"),
+        ({"max_tests": 100}, "execution.max_tests"),
+        ({"enabled": "yes"}, "execution.enabled"),
+    ):
+        with pytest.raises(UserError, match=key):
+            validate_execution(replace(ExecutionConfig(), **bad))
+
+
+@pytest.mark.parametrize(
+    ("language", "code", "name"),
+    [
+        ("python", "def add(a, b):\n    return a + b", "add"),
+        ("javascript", "const sum = (a, b) => a + b;", "sum"),
+        ("java", "static int add(int a, int b) { return a + b; }", "add"),
+        (
+            "java",
+            "public static <T> List<T> copyOf(List<T> xs)\n    throws IOException {",
+            "copyOf",
+        ),
+        ("c++", "int main() { return 0; }\nint add(int a) {", "add"),
+        ("go", "func (r *Repo) Name() string {", "Name"),
+        ("rust", "pub fn parse(s: &str) -> i32 {", "parse"),
+        ("php", "public function getName() {", "getName"),
+        ("ruby", "def self.valid?(x)", "valid?"),
+        ("typescript", "function add(a: number) {}", None),
+    ],
+)
+def test_the_function_under_test_is_named(language, code, name):
+    assert function_name(code, language) == name
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("language", list(PARSES))
+def test_summarized_source_must_parse(sandbox, language):
+    try:
+        LANGUAGES[language].toolchain()
+    except ToolchainMissing as exc:
+        _skip_or_fail(f"{LANGUAGES[language].display}: {exc}")
+    good, bad = PARSES[language]
+    records = execute_cases(
+        [
+            (case("summarization", language, "Names it.", source_code=good), None),
+            (case("summarization", language, "Names it.", source_code=bad), None),
+        ],
+        config=CONFIG,
+        sandbox=sandbox,
+    )
+    assert [r["status"] for r in records] == ["not_applicable", "failed"], records[1]["reason"]
+    assert records[1]["reason"].startswith("parses: failed: ")
