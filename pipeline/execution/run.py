@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import platform
 import threading
 import time
@@ -38,7 +39,7 @@ from evaluation.languages import LANGUAGES, ToolchainMissing
 from evaluation.sandbox import SandboxResult
 from evaluation.toolchain_probe import command_output
 from pipeline.execution.config import ExecutionConfig
-from pipeline.execution.languages import unsupported_reason
+from pipeline.execution.languages import sandbox_name, unsupported_reason
 from pipeline.execution.layout import canary_program
 from pipeline.execution.programs import (
     LAYOUT_VERSION,
@@ -48,6 +49,7 @@ from pipeline.execution.programs import (
     case_languages,
 )
 
+log = logging.getLogger(__name__)
 PASSED, FAILED, ERROR, TIMEOUT, SKIPPED, NOT_APPLICABLE = (
     "passed",
     "failed",
@@ -84,8 +86,17 @@ def execute_cases(
     for case, tests in pairs:
         plans.append(_plan(case, tests))
     flat = [check for checks, early in plans if early is None for check in checks]
+    # Probed once per batch, so a missing toolchain is one warning, not one per check.
+    missing = _missing_toolchains({check.language for check in flat})
+
+    def run(check: Check):
+        if check.language in missing:
+            skipped = CheckResult(False, f"skipped: {missing[check.language]}", skipped=True)
+            return skipped, None, 0.0
+        return _run_check(check, sandbox, config.timeout_s)
+
     with ThreadPoolExecutor(max_workers=config.workers) as pool:
-        outcomes = iter(list(pool.map(lambda c: _run_check(c, sandbox, config.timeout_s), flat)))
+        outcomes = iter(list(pool.map(run, flat)))
     records = []
     for (case, tests), (checks, early) in zip(pairs, plans, strict=True):
         base = {"tests": dict(tests or {}), "language": case.get("language") or ""}
@@ -99,7 +110,8 @@ def execute_cases(
 
 def cache_key(case: dict[str, Any], tests: dict[str, str] | None, config: ExecutionConfig) -> str:
     """sha256 over what determines a case's result: its programs (or, when none can be built,
-    its code fields and tests), the expectations, the timeout and the layout version."""
+    its code fields and tests), the expectations, the toolchains' versions, the timeout and the
+    layout version."""
     try:
         checks = [
             [c.name, c.language, c.expected, c.program.solution, c.program.test]
@@ -108,8 +120,11 @@ def cache_key(case: dict[str, Any], tests: dict[str, str] | None, config: Execut
     except (ValueError, KeyError):
         fields = ("task", "language", "target_language", "input", "output", "source_code")
         checks = [{name: case.get(name) for name in fields}, tests or {}]
+    languages = [sandbox_name(lang) or lang for lang in case_languages(case)]
     payload = {
         "layout": LAYOUT_VERSION,
+        # A toolchain installed or upgraded since decides the result anew.
+        "toolchains": [toolchain_label(lang) for lang in languages],
         "timeout_s": float(config.timeout_s),
         "languages": case_languages(case),
         "checks": checks,
@@ -154,14 +169,30 @@ def _run_check(check: Check, sandbox, timeout_s: float):
     recorder = _RecordingSandbox(sandbox)
     canary = canary_program(check.language)
     started = time.monotonic()
-    result = check_programs(
-        [check.program],
-        recorder,
-        timeout_s=timeout_s,
-        workers=1,
-        canaries={check.language: canary} if canary else None,
-    )[0]
+    try:
+        result = check_programs(
+            [check.program],
+            recorder,
+            timeout_s=timeout_s,
+            workers=1,
+            canaries={check.language: canary} if canary else None,
+        )[0]
+    except Exception as exc:  # one case's bug in building its job must not end the batch
+        log.exception("%s check %r could not run", check.language, check.name)
+        result = CheckResult(False, f"failed: sandbox error: internal: {exc!r}"[:600])
     return result, recorder.last, time.monotonic() - started
+
+
+def _missing_toolchains(languages: Iterable[str]) -> dict[str, str]:
+    """Sandbox language -> why its toolchain is missing, for those of `languages` without one."""
+    missing = {}
+    for language in sorted(languages):
+        try:
+            LANGUAGES[language].toolchain()
+        except ToolchainMissing as exc:
+            missing[language] = str(exc)
+            log.warning("execution skips %s cases: %s", LANGUAGES[language].display, exc)
+    return missing
 
 
 def _summarise(case, ran: list[tuple[Check, CheckResult, SandboxResult | None, float]]):
@@ -248,7 +279,9 @@ _VERSION_LOCK = threading.Lock()
 def toolchain_label(language: str) -> str:
     """The toolchain of sandbox language `language` with its version, e.g. "go version go1.22.1
     linux/amd64"; "<Language>: not installed" when its probe fails."""
-    display = LANGUAGES[language].display if language in LANGUAGES else language
+    if language not in LANGUAGES:
+        return f"{language}: no sandbox language"
+    display = LANGUAGES[language].display
     if language == "python":
         return f"Python {platform.python_version()}"
     try:

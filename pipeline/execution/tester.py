@@ -35,7 +35,11 @@ TEST_FORMS = {
     ),
     "cpp": "one `int main()` that checks with `assert` (the standard headers are included)",
     "rust": "`#[cfg(test)] mod tests { use super::*; ... }` with `#[test]` functions and `assert_eq!`",
-    "php": "top-level statements that `throw new Exception(...)` when a check fails",
+    "php": (
+        "top-level statements that `throw new Exception(...)` when a check fails; a method "
+        "copied out of its class (code starting with `public`, `private`...) is in `class "
+        "Wrapped`: call it on `new Wrapped()`"
+    ),
     "ruby": "top-level statements that `raise` when a check fails (no test framework)",
 }
 

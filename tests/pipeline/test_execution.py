@@ -22,6 +22,7 @@ from execution_fixtures import (
     hostile_bodies,
 )
 
+from evaluation.execution import CheckResult
 from evaluation.languages import LANGUAGES, ToolchainMissing
 from evaluation.sandbox import Sandbox, find_bwrap
 from evaluation.toolchains import REQUIRE_ENV, toolchains_required
@@ -304,3 +305,32 @@ def test_summarized_source_must_parse(sandbox, language):
     )
     assert [r["status"] for r in records] == ["not_applicable", "failed"], records[1]["reason"]
     assert records[1]["reason"].startswith("parses: failed: ")
+
+
+def test_a_check_that_cannot_run_is_that_case_error_and_the_batch_goes_on(monkeypatch):
+    def check_programs(programs, sandbox, **kwargs):
+        if "boom" in programs[0].solution:
+            raise RuntimeError("job could not be built")
+        return [CheckResult(True, "passed")]
+
+    monkeypatch.setattr("pipeline.execution.run.check_programs", check_programs)
+    records = execute_cases(
+        [
+            (case("generation", "python", PY_ADD + "# boom\n"), {"python": PY_TESTS}),
+            (case("generation", "python", PY_ADD), {"python": PY_TESTS}),
+        ],
+        config=CONFIG,
+        sandbox=object(),
+    )
+    assert [r["status"] for r in records] == ["error", "passed"]
+    assert records[0]["reason"] == (
+        "solution passes the tests: failed: sandbox error: internal: "
+        "RuntimeError('job could not be built')"
+    )
+
+
+def test_cache_key_changes_with_the_toolchain(monkeypatch):
+    generation = case("generation", "python", PY_ADD)
+    key = cache_key(generation, {"python": PY_TESTS}, CONFIG)
+    monkeypatch.setattr("pipeline.execution.run.toolchain_label", lambda lang: "Python 3.99.0")
+    assert cache_key(generation, {"python": PY_TESTS}, CONFIG) != key
