@@ -35,6 +35,9 @@ _JAVA_TYPE = re.compile(
 _JS_EXPORT = re.compile(r"^([ \t]*)export[ \t]+(?:default[ \t]+)?", re.M)
 _PHP_TAGS = re.compile(r"\A\s*<\?php\b|\?>\s*\Z", re.I)
 _PHP_MEMBER = re.compile(r"\A\s*(?:public|private|protected|static|abstract|final)\b")
+# JavaScript passes only when nothing is printed (HumanEvalPack's rule, for `console.assert`);
+# a solution's example `console.log` calls must not fail it, so logging is a no-op.
+JS_QUIET = "console.log = console.info = console.debug = () => {};\n"
 CPP_PREAMBLE = CPP_HEADERS + "#include<cassert>\n"
 CPP_EMPTY_MAIN = "int main() { return 0; }\n"
 
@@ -50,7 +53,7 @@ def checked_program(language: str, code: str, tests: str) -> Program:
     if language == "rust":
         return Program("rust", rust_solution(_problem("rust"), code), "\n" + tests)
     if language == "js":
-        return Program("js", _JS_EXPORT.sub(r"\1", code), "\n" + tests)
+        return Program("js", JS_QUIET + _JS_EXPORT.sub(r"\1", code), "\n" + tests)
     if language == "php":
         return Program("php", _php(code), "\n" + tests)
     return Program(language, code, "\n" + tests)
@@ -97,10 +100,23 @@ def _go(code: str, tests: str) -> Program:
         imports += _GO_IMPORT_LINE.findall(part)
         part = _GO_IMPORT_LINE.sub("", _GO_IMPORT_BLOCK.sub("", _GO_PACKAGE.sub("", part)))
         bodies.append(part.strip("\n"))
-    specs = [s for s in dict.fromkeys(['"testing"', *imports]) if s and not s.startswith("//")]
+    specs = [s for s in dict.fromkeys(imports) if s and not s.startswith("//")]
+    # Go rejects an unused import; generated code and tests often carry one.
+    used = "\n".join(
+        line for line in "\n".join(bodies).split("\n") if not line.strip().startswith("//")
+    )
+    specs = ['"testing"', *(s for s in specs if s != '"testing"' and _go_import_used(s, used))]
     body = "import (\n" + "".join(f"\t{spec}\n" for spec in specs) + ")\n\n" + bodies[0]
     problem = _problem("go", test=bodies[1], test_setup="package main\n")
     return Program("go", go_solution(problem, body), "\n" + bodies[1] + "\n")
+
+
+def _go_import_used(spec: str, code: str) -> bool:
+    """Whether `code` uses the import `spec` (`"path"` or `alias "path"`); blank and dot
+    imports count as used."""
+    alias, _, path = spec.rpartition(" ")
+    name = alias.strip() or path.strip('"').split("/")[-1]
+    return name in ("_", ".") or re.search(rf"\b{re.escape(name)}\.", code) is not None
 
 
 def _java(code: str, tests: str) -> Program:

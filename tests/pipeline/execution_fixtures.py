@@ -22,7 +22,8 @@ CPP_SUB = "int add(int a, int b) {\n    return a - b;\n}\n"
 CPP_TESTS = "int main() {\n    assert(add(1, 2) == 3);\n    assert(add(-4, 4) == 0);\n}\n"
 # A missing semicolon: g++ must reject the tests.
 CPP_BROKEN_TESTS = "int main() {\n    assert(add(1, 2) == 3)\n}\n"
-# The generator's habit of a package of its own and explicit imports, in both parts.
+# The generator's habit of a package of its own and explicit imports, in both parts (the tests'
+# "fmt" unused, which Go rejects unless the layout drops it).
 GO_REVERSE = """package strutil
 
 import "strings"
@@ -35,6 +36,7 @@ func Shout(s string) string {
 GO_TESTS = """package strutil
 
 import (
+\t"fmt"
 \t"strings"
 \t"testing"
 )
@@ -87,6 +89,11 @@ BATCH = {
     ),
     "javascript generation": (
         case("generation", "javascript", JS_ADD),
+        {"js": JS_TESTS},
+        "passed",
+    ),
+    "javascript solution that logs examples": (
+        case("generation", "javascript", JS_ADD + "console.log(add(2, 2));\n"),
         {"js": JS_TESTS},
         "passed",
     ),
