@@ -10,13 +10,12 @@ every toolchain is required (`require_toolchain`).
 from __future__ import annotations
 
 import os
-import socket
 import tempfile
-import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from listening import listening_socket
 
 from evaluation.benchmarks.humanevalpack import PACK_LANGUAGES
 from evaluation.execution import check_programs
@@ -106,26 +105,6 @@ def _cases(language: str, victim: Path, port: int) -> dict[str, tuple[str, str]]
     }
 
 
-def _listening_socket():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.settimeout(0.2)
-    accepted = []
-
-    def accept():
-        while True:
-            try:
-                accepted.append(server.accept())
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    return server, accepted
-
-
 def test_php_and_ruby_are_checkable_but_not_benchmark_languages():
     assert SCRIPTING_LANGUAGES == ("php", "ruby")
     assert set(SCRIPTING_LANGUAGES) <= set(LANGUAGES)
@@ -151,7 +130,7 @@ def test_programs_pass_fail_and_hostile_ones_are_contained(
     victim = victim_dir / "victim.txt"
     victim.write_text("precious")
     victim.chmod(0o666)
-    server, accepted = _listening_socket()
+    server, accepted = listening_socket()
     cases = _cases(language, victim, server.getsockname()[1])
     correct = Program(language, CORRECT[language], TESTS[language])
     programs, names = [correct], ["correct"]

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import os
 import secrets
-import socket
 import tempfile
-import threading
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from listening import listening_socket
 
 from evaluation.benchmarks import get_benchmark
 from evaluation.languages import LANGUAGES, Program
@@ -140,26 +139,6 @@ def _hostile_cases(victim: Path, secret_file: Path, port: int, token: str) -> di
     }
 
 
-def _listening_socket():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen(8)
-    server.settimeout(0.2)
-    accepted = []
-
-    def accept():
-        while True:
-            try:
-                accepted.append(server.accept())
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-
-    threading.Thread(target=accept, daemon=True).start()
-    return server, accepted
-
-
 def _leftover_processes(token: str) -> list[str]:
     found = []
     for entry in Path("/proc").iterdir():
@@ -193,7 +172,7 @@ def test_hostile_programs_are_contained_and_fail(sandbox, monkeypatch):
     secret_file.chmod(0o644)
     monkeypatch.setenv("HF_TOKEN", secret)
     token = "wavecoder-leftover-" + secrets.token_hex(6)
-    server, accepted = _listening_socket()
+    server, accepted = listening_socket()
     cases = _hostile_cases(victim, secret_file, server.getsockname()[1], token)
     canonical = {"task_id": task.task_id, "completion": task.data["canonical_solution"]}
     samples = [canonical]
