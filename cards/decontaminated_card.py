@@ -15,6 +15,8 @@ NOTES = {
     "default": "the rows no method flagged, with their own columns",
     "contaminated": "the flagged rows, with `row_id`, `contamination` (benchmark, item, method, "
     "score, field) and `reasons`",
+    "rejected": "`--dedup`: near-duplicates of earlier rows, with `row_id`, `duplicate_of` and "
+    "`reasons`",
 }
 
 

@@ -168,20 +168,24 @@ def plot_leakage_histograms(leakage: Mapping[str, Mapping[str, Any]], path: str 
     highest cosine similarity to the data against the item's index, with the mean as a line,
     before and after decontamination (and the paper's CodeOcean mean where it has one). Right:
     the histograms of the same values, the means marked."""
-    names = [b for b in leakage if leakage[b].get("before_max_cosines")]
+    names = [
+        b for b in leakage if any(v is not None for v in leakage[b].get("before_max_cosines") or [])
+    ]
     if not names:
         raise ValueError("no benchmark in `leakage` has `before_max_cosines`")
     fig, axes = _figure(2.9 * len(names), nrows=len(names), ncols=2, squeeze=False)
     for (scatter, hist), bench in zip(axes, names, strict=True):
         entry = leakage[bench]
         series = [("before", entry["before_max_cosines"], BEFORE, "*")]
-        if entry.get("after_max_cosines"):
+        # "after" is all None when no row was kept: then there is nothing to draw for it.
+        if any(v is not None for v in entry.get("after_max_cosines") or []):
             series.append(("after", entry["after_max_cosines"], AFTER, "<"))
         values = np.concatenate([np.asarray(v, dtype=float) for _, v, _, _ in series])
-        low = min(float(values.min()), PAPER_LEAKAGE.get(bench, 1.0)) - 0.02
+        low = min(float(np.nanmin(values)), PAPER_LEAKAGE.get(bench, 1.0)) - 0.02
         bins = np.linspace(low, 1.0, 31)
         for label, cosines, color, marker in series:
             cosines = np.asarray(cosines, dtype=float)
+            cosines = cosines[~np.isnan(cosines)]
             mean = float(cosines.mean())
             scatter.scatter(np.arange(len(cosines)), cosines, s=6, color=color, marker=marker)
             scatter.axhline(mean, color=color, lw=1.3, label=f"{label} (avg {mean:.3f})")

@@ -98,7 +98,6 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
             name="decontaminate_corpus",
             settings=dataclasses.asdict(recipe.decontamination),
             embeddings=dataclasses.asdict(e),
-            judge_llm=judge_llm(recipe, generation),
             output_dir=str(output_dir),
         )
         select = KCenterGreedySelect(
@@ -117,14 +116,6 @@ def build_pipeline(recipe: Recipe, output_dir: Path, *, generation: dict | None 
             )
             names["generation"] = last.name
     return pipeline, names
-
-
-def judge_llm(recipe: Recipe, generation: dict | None) -> dict | None:
-    """The discriminator's settings for the decontamination judge: only when the judge is on and
-    the LLM stage really runs (a dry run prices the judge instead of calling it)."""
-    if not recipe.decontamination.judge or generation is None or generation["dry_run"]:
-        return None
-    return dataclasses.asdict(recipe.generation.discriminator)
 
 
 def generate(

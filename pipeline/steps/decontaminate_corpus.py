@@ -2,7 +2,6 @@
 
 # No `from __future__ import annotations`: distilabel reads `process`'s type hints at run time.
 
-import dataclasses
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,7 +31,6 @@ class DecontaminateCorpus(ReportsFailures, GlobalStep):
         settings: the recipe's `decontamination` section (`DecontaminationConfig` as a dict).
         embeddings: the recipe's `embeddings` section: the run's embedder, for the embedding
             methods (its disk cache already holds every corpus vector).
-        judge_llm: the discriminator's `LLMConfig` as a dict when the LLM judge is on, else None.
         output_dir: the run's output folder.
 
     Input columns:
@@ -47,7 +45,6 @@ class DecontaminateCorpus(ReportsFailures, GlobalStep):
 
     settings: dict[str, Any] = Field(default_factory=dict)
     embeddings: dict[str, Any] = Field(default_factory=dict)
-    judge_llm: dict[str, Any] | None = None
     output_dir: str = "."
 
     @property
@@ -81,7 +78,6 @@ class DecontaminateCorpus(ReportsFailures, GlobalStep):
             config,
             benchmarks,
             embed=self._embedder(config),
-            judge_llm=self._judge_llm(),
         )
         report = {**report, "benchmarks": benchmarks.sources, "skipped": benchmarks.skipped}
         write_corpus_contamination(out / CORPUS_CONTAMINATION_FILE, flagged, report)
@@ -92,20 +88,12 @@ class DecontaminateCorpus(ReportsFailures, GlobalStep):
         yield kept
 
     def _embedder(self, config):
-        if config.embedding_threshold is None and config.nearest_k is None and not config.judge:
+        if config.embedding_threshold is None and config.nearest_k is None:
             return None
         from pipeline.decontamination.embedding import make_embedder
         from pipeline.recipe import EmbeddingsConfig
 
         return make_embedder(EmbeddingsConfig(**self.embeddings), show_progress=False)
-
-    def _judge_llm(self):
-        if not self.judge_llm:
-            return None
-        from pipeline.generation.config import LLMConfig
-
-        names = {f.name for f in dataclasses.fields(LLMConfig)}
-        return LLMConfig(**{k: v for k, v in self.judge_llm.items() if k in names})
 
 
 def save_map_sample(rows: list[dict], path: Path, limit: int = MAP_SAMPLE) -> None:

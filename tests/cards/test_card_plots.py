@@ -114,6 +114,18 @@ def test_leakage_needs_max_cosines(tmp_path):
         plot_leakage_histograms({"mbpp": {"items": 3, "before": 0.8}}, tmp_path / "x.png")
 
 
+def test_leakage_when_every_row_was_flagged_draws_before_only(tmp_path):
+    # No row kept: "after" is None for every item (leakage.leakage_before_after).
+    entry = {"items": 3, "before": 0.9, "after": None, "before_max_cosines": [0.9, 0.8, 1.0],
+             "after_max_cosines": [None, None, None]}  # fmt: skip
+    one = plot_leakage_histograms({"humaneval": entry}, tmp_path / "one.png")
+    both = dict(entry, after=0.85, after_max_cosines=[0.85, 0.8, 0.9])
+    plot_leakage_histograms({"humaneval": both}, tmp_path / "both.png")
+    assert (tmp_path / "one.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert (tmp_path / "one.png").read_bytes() != (tmp_path / "both.png").read_bytes()
+    assert one.endswith("one.png")
+
+
 def test_code_tokens_and_a_custom_counter(tmp_path):
     assert count_code_tokens("def f(x): return x+10.5") == 10
     assert count_code_tokens("") == 0

@@ -174,8 +174,70 @@ def test_the_dry_run_prices_the_judge_only_when_it_is_on(tmp_path):
     assert judge_dry_run(recipe, recipe.generation, tmp_path) is None
     recipe.decontamination.judge, recipe.decontamination.judge_top = True, 2
     line = judge_dry_run(recipe, recipe.generation, tmp_path)
-    # 2 candidates x 164 HumanEval problems x 2 stages
-    assert "at most 656 calls (2 candidates x 164 benchmark items x 2 stages)" in line
+    # 2 candidates x 164 HumanEval problems, among the generated rows
+    assert "at most 328 calls (2 candidates x 164 benchmark items, generated rows only)" in line
     estimate = json.loads((tmp_path / "dry_run" / "decontamination_judge.json").read_text())
-    assert estimate["calls"] == 656 and estimate["input_tokens"] > 656 * 100
+    assert estimate["calls"] == 328 and estimate["input_tokens"] > 328 * 100
     assert estimate["max_usd"] > estimate["expected_usd"] > 0
+
+
+def test_a_folder_checked_twice_reads_as_checked_once_and_the_source_is_never_overwritten(
+    tmp_path, capsys
+):
+    from pipeline.generation.records import build_record
+    from pipeline.generation.writer import write_dataset_folder
+    from pipeline.tasks import all_tasks
+
+    case = {"task_name": "t", "instruction": "Write it.", "information": "<noinput>"}
+    records = [
+        build_record({**s, "task": "generation"}, status="accepted", stage="judgement",
+                     case={**case, "solution": sol}, models=("g", "j"))
+        for s, sol in zip(SNIPPETS[:4], [humaneval("HumanEval/12"), *CLEAN], strict=True)
+    ]  # fmt: skip
+    folder = tmp_path / "codeocean"
+    summary = {"recipe": {"name": "x"}, "lineage": {"embedding_model": EMBEDDER}}
+    write_dataset_folder(records, folder, tasks=list(all_tasks()), summary=summary)
+    before = sorted(p.name for p in folder.rglob("*"))
+    for out in (folder, folder / "inside", tmp_path):
+        assert main(["decontaminate", str(folder), "--output", str(out)]) == 2
+        assert "overlaps the source" in capsys.readouterr().err
+    assert sorted(p.name for p in folder.rglob("*")) == before
+
+    once, twice = tmp_path / "once", tmp_path / "twice"
+    assert (
+        main(["decontaminate", str(folder), "--output", str(once), "--benchmarks", "humaneval"])
+        == 0
+    )
+    assert (
+        main(["decontaminate", str(once), "--output", str(twice), "--benchmarks", "humaneval"]) == 0
+    )
+    for out in (once, twice):
+        summary = json.loads((out / "summary.json").read_text())
+        assert summary["accepted"] == 3 and summary["contaminated"] == 1, out
+        assert summary["per_task"]["generation"] == {"accepted": 3, "contaminated": 1}
+        assert summary["decontamination"]["stages"]["generated"]["flagged_rows"] == 1
+        assert summary["decontamination"]["stages"]["generated"]["checked"] == 4
+        assert [r["id"] for r in read(out, "contaminated")] == [SNIPPETS[0]["id"]]
+        assert len(read(out, "data")) == 3
+
+
+def test_dedup_on_another_dataset_keeps_the_duplicates_in_rejected(tmp_path):
+    rows = other_rows()
+    rows.append({**rows[2], "uid": "clean-0-again", "prompt": "Task 0!"})
+    source = tmp_path / "other.jsonl"
+    source.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    out = tmp_path / "out"
+    assert run(str(source), "--output", str(out), "--columns", "instruction=prompt,output=response",
+               "--id-column", "uid", "--dedup") == 0  # fmt: skip
+    (dup,) = read(out, "rejected")
+    assert (dup["row_id"], dup["duplicate_of"]) == ("clean-0-again", "clean-0")
+    kept = {r["uid"] for r in read(out, "data")}
+    flagged = {r["row_id"] for r in read(out, "contaminated")}
+    # Every row is in exactly one config.
+    assert kept | flagged | {dup["row_id"]} == {r["uid"] for r in rows}
+    assert not kept & flagged and "clean-0-again" not in kept
+    # A folder this command wrote is read back as a dataset, not as a generate folder.
+    again = tmp_path / "again"
+    assert run(str(out), "--output", str(again), "--columns",
+               "instruction=prompt,output=response", "--id-column", "uid") == 0  # fmt: skip
+    assert {r["uid"] for r in read(again, "data")} == kept
