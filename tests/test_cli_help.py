@@ -29,7 +29,7 @@ def help_of(argv: list[str], capsys) -> str:
 def test_every_flag_and_command_has_a_help_text():
     parser = build_parser()
     commands = subcommands(parser)
-    assert sorted(commands) == ["evaluate", "generate", "push", "space", "train"]
+    assert sorted(commands) == ["decontaminate", "evaluate", "generate", "push", "space", "train"]
     (sub_action,) = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
     missing = [f"command {a.dest}" for a in sub_action._choices_actions if not a.help]
     for name, p in [("wavecoder", parser)] + [(f"wavecoder {n}", p) for n, p in commands.items()]:

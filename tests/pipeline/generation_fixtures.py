@@ -380,15 +380,19 @@ def judged_records(status: str, n: int = 4) -> list[dict]:
     otherwise one failed rule), as the writer receives them."""
     from pipeline.generation.records import build_record
 
-    case = {"task_name": "t", "instruction": "Do it in Python.", "information": "<noinput>",
-            "solution": "x = 1"}  # fmt: skip
+    # One case per snippet (its own code as the answer), so that near-dedup keeps them all.
     reasons = [] if status == "accepted" else [{"check": "names_language", "message": "no"}]
     return [
         build_record(
             {**s, "task": "generation"},
             status=status,
             stage="judgement",
-            case=case,
+            case={
+                "task_name": "t",
+                "instruction": f"Write {s['source']['func_name']}.",
+                "information": "<noinput>",
+                "solution": s["code"],
+            },  # fmt: skip
             reasons=reasons,
             models=("gen-model", "judge-model"),
         )

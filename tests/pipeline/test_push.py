@@ -17,6 +17,9 @@ from wavecoder.errors import UserError
 
 SHARD = "train-00000-of-00001.parquet"
 
+# The card's figures that rows without a judgement still have (cards/plots.py): pushed with it.
+PLOTS = ("plots/lengths.png", "plots/task_mix.png")
+
 
 def write_folder(folder, accepted: int, rejected: int):
     write_dataset_folder(
@@ -99,6 +102,7 @@ def test_files_to_upload_leave_run_state_behind(dataset_folder):
         "README.md",
         f"data/{SHARD}",
         f"generation/{SHARD}",
+        *PLOTS,
         f"rejected/{SHARD}",
         "summary.json",
     ]
@@ -119,7 +123,7 @@ def test_dry_run_lists_every_file_and_sends_nothing(
     out = capsys.readouterr().out
     assert code == 0
     assert network == []
-    size = sizes(dataset_folder, ["README.md", f"data/{SHARD}", f"generation/{SHARD}",
+    size = sizes(dataset_folder, ["README.md", f"data/{SHARD}", f"generation/{SHARD}", *PLOTS,
                                   f"rejected/{SHARD}", "summary.json"])  # fmt: skip
     width = max(len(f"{n:,}") for n in size.values())
     assert out.splitlines() == [
@@ -127,7 +131,7 @@ def test_dry_run_lists_every_file_and_sends_nothing(
         "(nothing sent)",
         "rows: default 3, rejected 2",
         *(f"  {n:>{width},} B  {path}" for path, n in size.items()),
-        f"5 files, {sum(size.values()):,} B in total",
+        f"7 files, {sum(size.values()):,} B in total",
     ]
 
 
@@ -192,6 +196,7 @@ def test_a_dataset_with_no_accepted_row_is_refused_unless_allowed(
     assert [path for path, _ in plan.files] == [
         "README.md",
         f"data/{SHARD}",
+        *PLOTS,
         f"rejected/{SHARD}",
         "summary.json",
     ]
