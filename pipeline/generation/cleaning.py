@@ -42,9 +42,10 @@ def check_rows(
     dedup = getattr(recipe, "dedup", None)
     if decon is None or dedup is None:  # a recipe object from before these sections
         return records, {}
-    benchmarks = load_benchmarks(decon) if decon.enabled else None
+    accepted = any(r["status"] == "accepted" for r in records)
+    benchmarks = load_benchmarks(decon) if decon.enabled and accepted else None
     embed, why = (None, None)
-    if decon.enabled and any(r["status"] == "accepted" for r in records):  # else nothing to embed
+    if decon.enabled and accepted:  # else there is nothing to check or embed
         embed, why = run_embedder(recipe.embeddings)
     judge = config.discriminator if decon.judge else None
     check = clean_generated(records, decon, dedup, benchmarks, embed=embed, judge_llm=judge)

@@ -392,7 +392,7 @@ def judged_records(status: str, n: int = 4) -> list[dict]:
                 "instruction": f"Write {s['source']['func_name']}.",
                 "information": "<noinput>",
                 "solution": s["code"],
-            },  # fmt: skip
+            },
             reasons=reasons,
             models=("gen-model", "judge-model"),
         )
