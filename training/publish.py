@@ -65,7 +65,8 @@ def finish_run(
 ) -> Path:
     """Save, card, merge and push on the main process; every process must call it (a sharded
     model is gathered by `save_model`). Returns the output folder."""
-    from cards.model_card import describe_hardware, training_hyperparameters, write_model_card
+    from cards.hyperparameters import training_hyperparameters
+    from cards.model_card import describe_hardware, write_model_card
 
     out = Path(training_args.output_dir)
     adapter = hasattr(trainer.model, "peft_config")

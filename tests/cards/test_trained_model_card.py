@@ -13,11 +13,11 @@ from huggingface_hub import ModelCard
 from tiny_models import BYTE_ALPHABET_SIZE, bpe_tokenizer, tiny_llama
 
 from cards import model_card
+from cards.hyperparameters import training_hyperparameters
 from cards.model_card import (
     describe_hardware,
     plot_training_loss,
     render_model_card,
-    training_hyperparameters,
     write_model_card,
 )
 from evaluation.benchmarks import get_benchmark
