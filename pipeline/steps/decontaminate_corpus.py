@@ -77,7 +77,7 @@ class DecontaminateCorpus(ReportsFailures, GlobalStep):
             rows,
             config,
             benchmarks,
-            embed=self._embedder(config),
+            embed=self._embedder(config, rows),
         )
         report = {**report, "benchmarks": benchmarks.sources, "skipped": benchmarks.skipped}
         write_corpus_contamination(out / CORPUS_CONTAMINATION_FILE, flagged, report)
@@ -87,13 +87,23 @@ class DecontaminateCorpus(ReportsFailures, GlobalStep):
         )
         yield kept
 
-    def _embedder(self, config):
+    def _embedder(self, config, rows: list[dict]):
+        """The run's embedder; the snippets' own vectors (the `embedding` column) are used as
+        they are, so only the benchmark items are embedded here."""
         if config.embedding_threshold is None and config.nearest_k is None:
             return None
-        from pipeline.decontamination.embedding import make_embedder
+        from pipeline.decontamination.embedding import make_embedder, normalise
         from pipeline.recipe import EmbeddingsConfig
 
-        return make_embedder(EmbeddingsConfig(**self.embeddings), show_progress=False)
+        run_embed = make_embedder(EmbeddingsConfig(**self.embeddings), show_progress=False)
+        known = {row["code"]: row["embedding"] for row in rows}
+
+        def embed(texts: list[str]) -> np.ndarray:
+            if texts and all(text in known for text in texts):
+                return normalise(np.asarray([known[text] for text in texts], np.float32))
+            return run_embed(texts)
+
+        return embed
 
 
 def save_map_sample(rows: list[dict], path: Path, limit: int = MAP_SAMPLE) -> None:
