@@ -29,6 +29,7 @@ RECIPE_KEYS: dict[str, tuple[str, ...]] = {
     "api_key": ("generation.generator.api_key_env", "generation.discriminator.api_key_env"),
     "generator_model": ("generation.generator.model",),
     "discriminator_model": ("generation.discriminator.model",),
+    "tester_model": ("generation.tester.model",),
     "concurrency": ("generation.generator.concurrency", "generation.discriminator.concurrency"),
     "benchmark_dir": ("decontamination.benchmark_dir",),
     "nearest_k": ("decontamination.nearest_k",),
@@ -84,6 +85,17 @@ def register(subparsers) -> None:
     g.add_argument("--api-key", help="API key (else from the environment)")
     g.add_argument("--generator-model", help="LLM that writes instruction data")
     g.add_argument("--discriminator-model", help="LLM that judges it")
+    g.add_argument(
+        "--execution",
+        choices=["off", "filter", "annotate"],
+        help="run every generated case in the bubblewrap sandbox against tests an LLM writes "
+        "(recipe `execution`): filter rejects the cases that fail, annotate only records the "
+        "result; both add the `execution` column and the `verified` config",
+    )
+    g.add_argument(
+        "--tester-model",
+        help="LLM that writes the tests of --execution (default: the generator's model)",
+    )
     g.add_argument(
         "--output",
         metavar="DIR",
@@ -164,6 +176,10 @@ def recipe_overrides(args: argparse.Namespace) -> dict[str, Any]:
             continue
         value = FLAG_VALUES.get(dest, lambda v: v)(value)
         overrides.update(dict.fromkeys(keys, value))
+    if args.execution is not None:
+        overrides["execution.enabled"] = args.execution != "off"
+        if args.execution != "off":
+            overrides["execution.mode"] = args.execution
     return overrides
 
 

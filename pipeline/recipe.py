@@ -22,6 +22,7 @@ from pipeline.corpus.hub import CODESEARCHNET_IDS, CODESEARCHNET_LANGUAGES
 from pipeline.corpus.source_tree import EXTENSIONS
 from pipeline.decontamination.config import DecontaminationConfig, validate_decontamination
 from pipeline.dedup.config import NearDedupConfig, validate_near_dedup
+from pipeline.execution.config import ExecutionConfig, validate_execution
 from pipeline.generation.config import (
     GenerationConfig,
     LLMConfig,
@@ -107,6 +108,8 @@ class Recipe:
     decontamination: DecontaminationConfig = field(default_factory=DecontaminationConfig)
     # Near-dedup of the generated rows (pipeline/dedup/config.py documents its keys).
     dedup: NearDedupConfig = field(default_factory=NearDedupConfig)
+    # Sandboxed execution of the generated cases (pipeline/execution/config.py documents its keys).
+    execution: ExecutionConfig = field(default_factory=ExecutionConfig)
     # Where the recipe was read from (not a YAML key).
     path: str | None = None
 
@@ -142,6 +145,7 @@ _SECTIONS = {
     "generation": GenerationConfig,
     "decontamination": DecontaminationConfig,
     "dedup": NearDedupConfig,
+    "execution": ExecutionConfig,
 }
 
 
@@ -174,6 +178,9 @@ def apply_overrides(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
     of command-line flags, then validate. ``selection.k`` clears ``fraction``; an LLM's keys are
     set by `override_llm`."""
     for key, value in overrides.items():
+        if key == "generation.tester.model":  # the tester's keys are overrides of the generator's
+            recipe.generation.tester = {**(recipe.generation.tester or {}), "model": value}
+            continue
         *path, name = key.split(".")
         section: Any = recipe
         for part in path:
@@ -245,9 +252,12 @@ def check_types(section: Any, where: str) -> None:
 def validate(recipe: Recipe) -> None:
     """Raise UserError naming the key for any value of the wrong type or out of range."""
     check_types(recipe, "")
-    for name in ("corpus", "filters", "embeddings", "selection", "decontamination", "dedup"):
+    for name in (
+        "corpus", "filters", "embeddings", "selection", "decontamination", "dedup", "execution"
+    ):  # fmt: skip
         check_types(getattr(recipe, name), name)
     validate_decontamination(recipe.decontamination)
+    validate_execution(recipe.execution)
     validate_near_dedup(recipe.dedup)
     c = recipe.corpus
     if c.limit is not None and c.limit < 1:

@@ -9,7 +9,7 @@ The record of a case::
 
     {"status": passed | failed | error | timeout | skipped | not_applicable,
      "reason": why, when not passed (else ""),
-     "tests": {sandbox language: test code},
+     "tests": [{"language": sandbox language, "code": test code}],
      "checks": [{"name", "language", "expected": "pass" | "fail",
                  "passed": whether the program passed its tests, "result": the sandbox verdict}],
      "language": the case's language, "toolchain": e.g. "Python 3.11.2, g++ (Debian 12.2.0) 12.2.0",
@@ -59,6 +59,9 @@ PASSED, FAILED, ERROR, TIMEOUT, SKIPPED, NOT_APPLICABLE = (
     "not_applicable",
 )
 STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, SKIPPED, NOT_APPLICABLE)
+# The statuses `execution.mode: filter` rejects; `skipped` (nothing could run) and
+# `not_applicable` (a summarization whose source parses) go on to the judge, unverified.
+FAILING = (FAILED, ERROR, TIMEOUT)
 NO_TESTS = "no usable tests"
 TAIL_CHARS = 2000
 # How to ask each toolchain its version, where its Toolchain does not say.
@@ -99,7 +102,10 @@ def execute_cases(
         outcomes = iter(list(pool.map(run, flat)))
     records = []
     for (case, tests), (checks, early) in zip(pairs, plans, strict=True):
-        base = {"tests": dict(tests or {}), "language": case.get("language") or ""}
+        base = {
+            "tests": [{"language": lang, "code": code} for lang, code in (tests or {}).items()],
+            "language": case.get("language") or "",
+        }
         if early is not None:
             records.append({**_empty_record(), **base, **early})
             continue
@@ -183,15 +189,21 @@ def _run_check(check: Check, sandbox, timeout_s: float):
     return result, recorder.last, time.monotonic() - started
 
 
+_WARNED: set[str] = set()
+
+
 def _missing_toolchains(languages: Iterable[str]) -> dict[str, str]:
-    """Sandbox language -> why its toolchain is missing, for those of `languages` without one."""
+    """Sandbox language -> why its toolchain is missing, for those of `languages` without one
+    (warned once per language and process: the generation loop asks case by case)."""
     missing = {}
     for language in sorted(languages):
         try:
             LANGUAGES[language].toolchain()
         except ToolchainMissing as exc:
             missing[language] = str(exc)
-            log.warning("execution skips %s cases: %s", LANGUAGES[language].display, exc)
+            if language not in _WARNED:
+                _WARNED.add(language)
+                log.warning("execution skips %s cases: %s", LANGUAGES[language].display, exc)
     return missing
 
 

@@ -78,6 +78,10 @@ class GenerationConfig:
     # Rows per wave: a row's examples come from the pools as they stood two waves earlier, so the
     # dataset depends on the wave size and seed, never on concurrency or timing.
     wave_size: int = 64
+    # Writes the tests a case is run against when the recipe's `execution` is enabled
+    # (pipeline/execution): the LLMConfig keys given here override the generator's, so null (the
+    # default) calls the generator's model and endpoint. The paper's generator prompt is unchanged.
+    tester: dict[str, Any] | None = None
 
     def __post_init__(self) -> None:
         for role in ("generator", "discriminator"):
@@ -86,6 +90,26 @@ class GenerationConfig:
                 setattr(self, role, _build_llm(value, role))
             elif value is None:
                 setattr(self, role, default_llm(role))
+
+
+def tester_config(config: GenerationConfig) -> LLMConfig:
+    """The tester's LLM: the generator's settings with `generation.tester`'s keys over them (its
+    `generation_kwargs` and prices extend the generator's, as a role's YAML extends its defaults;
+    another model without prices has unknown prices, since the generator's were for its model)."""
+    overrides = dict(config.tester or {})
+    base = dataclasses.asdict(config.generator)
+    merged = {**base, **overrides}
+    if isinstance(overrides.get("generation_kwargs"), dict):
+        merged["generation_kwargs"] = {
+            **base["generation_kwargs"],
+            **overrides["generation_kwargs"],
+        }
+    if (
+        overrides.get("model", base["model"]) != base["model"]
+        and "price_per_million_tokens" not in overrides
+    ):
+        merged["price_per_million_tokens"] = None
+    return LLMConfig(**merged)
 
 
 def default_llm(role: str) -> LLMConfig:
@@ -115,8 +139,21 @@ def _build_llm(data: dict, role: str) -> LLMConfig:
 
 def validate_generation(config: GenerationConfig) -> None:
     """Raise UserError naming the key and the fix for any invalid setting."""
-    for role in ("generator", "discriminator"):
-        llm: LLMConfig = getattr(config, role)
+    if config.tester is not None:
+        if not isinstance(config.tester, dict):
+            raise UserError(
+                "generation.tester must be a mapping of LLM keys (model, base_url, ...) or null "
+                f"(= the generator's), got {config.tester!r}"
+            )
+        known = {f.name for f in dataclasses.fields(LLMConfig)}
+        unknown = sorted(set(config.tester) - known)
+        if unknown:
+            raise UserError(
+                f"unknown key(s) {unknown} in recipe section `generation.tester`; "
+                f"known keys: {sorted(known)}"
+            )
+    for role in ("generator", "discriminator", "tester"):
+        llm: LLMConfig = tester_config(config) if role == "tester" else getattr(config, role)
         where = f"generation.{role}"
         if llm.provider not in PROVIDERS and ":" not in llm.provider:
             raise UserError(

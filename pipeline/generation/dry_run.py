@@ -13,7 +13,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from pipeline.generation.config import GenerationConfig, LLMConfig, cost_usd, format_usd
+from pipeline.execution.config import ExecutionConfig
+from pipeline.execution.programs import tested_languages
+from pipeline.execution.tester import tester_calls, tester_prompt
+from pipeline.generation.config import (
+    GenerationConfig,
+    LLMConfig,
+    cost_usd,
+    format_usd,
+    tester_config,
+)
 from pipeline.generation.example_database import LAG_WAVES, ExampleDatabase
 from pipeline.generation.generate_instruction import CASE_SCHEMA, CASE_SCHEMA_NAME
 from pipeline.generation.llm_calls import request_settings
@@ -23,6 +32,8 @@ from pipeline.tasks import all_tasks
 
 # One judged rule: a one-sentence reason and the answer.
 TOKENS_PER_JUDGED_RULE = 30
+# One test the tester writes, in one language (an assert line with its inputs and output).
+TOKENS_PER_TEST = 40
 
 
 def token_counter(config: LLMConfig) -> tuple[Callable[[str], int], str]:
@@ -52,8 +63,13 @@ def write_dry_run(
     seed: int,
     generator,
     judge,
+    execution: ExecutionConfig | None = None,
 ) -> dict[str, Any]:
-    """Write the prompts and the estimate (`ESTIMATE_FILE`) into `out`; returns the estimate."""
+    """Write the prompts and the estimate (`ESTIMATE_FILE`) into `out`; returns the estimate.
+
+    With `execution` enabled the tester is billed too: one call per case that is not a
+    summarization (an upper bound: cases stopped by the post-filter get none), its prompt
+    estimated with the seed case standing in, as the judge's is."""
     out.mkdir(parents=True, exist_ok=True)
     tasks = all_tasks()
     examples = ExampleDatabase(tasks)  # in memory: seeds only, nothing persisted
@@ -62,6 +78,10 @@ def write_dry_run(
     k = config.examples_per_prompt
     exact_rows = LAG_WAVES * config.wave_size
     gen_in = judge_in = gen_expected = 0
+    executes = execution is not None and execution.enabled
+    tester = tester_config(config)
+    count_test, test_method = token_counter(tester) if executes else (None, "")
+    test_calls = test_in = test_expected = 0
     settings = request_settings(config.generator, CASE_SCHEMA, CASE_SCHEMA_NAME)
     with open(out / PROMPTS_FILE, "w", encoding="utf-8") as f:
         for index, row in enumerate(rows):
@@ -73,6 +93,17 @@ def write_dry_run(
             gen_expected += count_gen(render_case(stand_in, config.generator.output_format))
             judge_messages = judge.format_input({**row, **_case(stand_in)})
             judge_in += sum(count_judge(m["content"]) for m in judge_messages)
+            if executes:
+                subject = _execution_case(row, stand_in)
+                prompt = tester_prompt(subject, max_tests=execution.max_tests)
+                if prompt is not None:
+                    test_calls += 1
+                    test_in += count_test(prompt)
+                    test_expected += (
+                        tester_calls(subject)
+                        * execution.max_tests
+                        * (TOKENS_PER_TEST * len(tested_languages(subject)))
+                    )
             if index < exact_rows:
                 record = {
                     "id": row["id"],
@@ -100,11 +131,30 @@ def write_dry_run(
             "discriminator": _cost(config.discriminator, n, judge_in, judge_expected, judge_method),
         },
     }
+    if executes:
+        estimate["models"]["tester"] = _cost(
+            tester, test_calls, test_in, test_expected, test_method
+        )
+        estimate["execution"] = {"mode": execution.mode, "cases": n, "tester_calls": test_calls}
     for key in ("expected_usd", "max_usd"):
         values = [m[key] for m in estimate["models"].values()]
         estimate[f"total_{key}"] = None if None in values else round(sum(values), 4)
     (out / ESTIMATE_FILE).write_text(json.dumps(estimate, indent=2), encoding="utf-8")
     return estimate
+
+
+def _execution_case(row: dict[str, Any], seed_case) -> dict[str, Any]:
+    """The seed case standing in for the generator's answer, as pipeline/execution reads it; a
+    translation's target is taken to be the row's language (the estimate needs a name)."""
+    return {
+        "task": row["task"],
+        "language": row.get("language"),
+        "target_language": row.get("language") if row["task"] == "translation" else None,
+        "instruction": seed_case.instruction,
+        "input": seed_case.information,
+        "output": seed_case.solution,
+        "source_code": row["code"],
+    }
 
 
 def _case(seed_case) -> dict[str, str]:
@@ -149,6 +199,13 @@ def format_estimate(estimate: dict[str, Any], folder: Path) -> str:
         f"{format_usd(estimate['total_max_usd'])} (the judge is called only for cases that pass "
         "the post-filter; prices per million tokens come from the recipe)"
     )
+    if estimate.get("execution"):
+        e = estimate["execution"]
+        lines.append(
+            f"execution ({e['mode']}): {e['tester_calls']} tester calls (one per case but "
+            "summarization, which is only parsed), then each case runs in the sandbox"
+            + (" and only the cases that pass are judged" if e["mode"] == "filter" else "")
+        )
     methods = {m["token_count"] for m in estimate["models"].values()}
     lines.append(f"token counts: {'; '.join(sorted(methods))}")
     return "\n".join(lines)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from pipeline.generation.config import GenerationConfig, LLMConfig
+from pipeline.generation.config import GenerationConfig, LLMConfig, tester_config
 from wavecoder.errors import UserError
 
 DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "hf-inference-providers": "HF_TOKEN"}
@@ -44,9 +44,10 @@ def endpoint_configured(config: LLMConfig) -> bool:
     return bool(resolve_api_key(config) or (config.provider == "openai" and config.base_url))
 
 
-def require_llm_access(config: GenerationConfig) -> None:
-    for role in ("generator", "discriminator"):
-        llm: LLMConfig = getattr(config, role)
+def require_llm_access(config: GenerationConfig, *, tester: bool = False) -> None:
+    """Every role the run calls (with `tester`, the tester too) can be called; else UserError."""
+    for role in ("generator", "discriminator", "tester")[: 3 if tester else 2]:
+        llm: LLMConfig = tester_config(config) if role == "tester" else getattr(config, role)
         if not endpoint_configured(llm):
             raise UserError(
                 NO_ENDPOINT_MESSAGE.format(role=role, provider=llm.provider, model=llm.model)

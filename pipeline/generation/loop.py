@@ -24,7 +24,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pipeline.generation.config import GenerationConfig
+from pipeline.execution.config import ExecutionConfig
+from pipeline.execution.executor import CaseExecutor
+from pipeline.execution.run import FAILED as EXEC_FAILED
+from pipeline.execution.run import FAILING
+from pipeline.execution.run import TIMEOUT as EXEC_TIMEOUT
+from pipeline.execution.tester import missing_tests_reason, parse_tests, tester_prompt
+from pipeline.generation.config import GenerationConfig, tester_config
 from pipeline.generation.example_database import LAG_WAVES, ExampleCase, ExampleDatabase
 from pipeline.generation.generate_instruction import (
     CASE_SCHEMA,
@@ -39,6 +45,7 @@ from pipeline.generation.judge_instruction import (
     rejection_reasons,
 )
 from pipeline.generation.llm_calls import CallsStopped, LLMCaller, LLMCallFailed
+from pipeline.generation.postfilter import NOINPUT
 from pipeline.generation.prompts import CASE_KEYS
 from pipeline.generation.records import ACCEPTED, FAILED, REJECTED, build_record, empty_usage
 from pipeline.generation.response_cache import ResponseCache
@@ -71,6 +78,8 @@ class GenerationLoop:
         on_wave_done: Callable[[int, int, list[dict]], None] | None = None,
         stop: StopSignal | None = None,
         handle_sigint: bool = False,
+        tester_calls: LLMCaller | None = None,
+        executor: CaseExecutor | None = None,
     ):
         self.generator = generator
         self.judge = judge
@@ -83,6 +92,9 @@ class GenerationLoop:
         self.stop = stop if stop is not None else generator_calls.stop
         self.handle_sigint = handle_sigint
         self.models = (generator_calls.llm.model_name, judge_calls.llm.model_name)
+        # Execution (pipeline/execution): both or neither.
+        self.tester_calls = tester_calls
+        self.executor = executor
 
     async def run(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if self.handle_sigint:
@@ -149,7 +161,7 @@ class GenerationLoop:
             row, status=FAILED, stage=progress["stage"], models=self.models,
             case=progress.get("case"), usage=progress["usage"],
             raw_generation=progress.get("raw_generation"),
-            raw_judgement=progress.get("raw_judgement"),
+            raw_judgement=progress.get("raw_judgement"), execution=progress.get("execution"),
             reasons=[{"check": "internal_error", "message": f"{type(exc).__name__}: {exc}"}],
         )  # fmt: skip
 
@@ -185,6 +197,10 @@ class GenerationLoop:
                 reasons=[{"check": check["check"], "message": check["message"]}],
             )  # fmt: skip
         record["target_language"] = parsed["target_language"]
+        if self.executor is not None:
+            rejected = await self._execute(row, case, wave, record, progress)
+            if rejected is not None:
+                return rejected
         judge_messages = self.judge.format_input({**row, **case})
         progress.update(stage="judgement", caller=None)
         try:
@@ -198,6 +214,7 @@ class GenerationLoop:
             )  # fmt: skip
         usage["discriminator"] = _usage(judged)
         progress.update(raw_judgement=judged.text, caller=self.judge_calls, key=judged.key)
+        record["raw_judgement"] = judged.text
         verdict = self.judge.format_output(judged.text, row)
         if verdict["judgement_problem"] and judged.truncated(
             self.config.discriminator.max_new_tokens
@@ -205,12 +222,47 @@ class GenerationLoop:
             verdict["judgement_problem"] += " (the reply stopped at the max_new_tokens limit)"
         reasons = rejection_reasons(verdict["judgement"], verdict["judgement_problem"])
         if verdict["judgement_problem"] is None:
-            self.examples.add(_example(row, case, verdict["accepted"], reasons, wave))
+            self.examples.add(_example(row, case, verdict["accepted"], _analysis(reasons), wave))
         return build_record(
             row, status=ACCEPTED if verdict["accepted"] else REJECTED, stage="judgement",
-            case=case, judgement=verdict["judgement"], reasons=reasons,
-            raw_judgement=judged.text, **record,
+            case=case, judgement=verdict["judgement"], reasons=reasons, **record,
         )  # fmt: skip
+
+    async def _execute(
+        self, row: dict, case: dict, wave: int, record: dict, progress: dict
+    ) -> dict[str, Any] | None:
+        """Write the case's tests (the tester's call) and run them in the sandbox; puts the
+        `execution` record in `record`. Returns the row's record when it stops here (a failing
+        case in `filter` mode, or no answer from the tester), else None: on to the judge."""
+        progress.update(stage="execution", caller=None)
+        subject = execution_case(row, case, record["target_language"])
+        prompt = tester_prompt(subject, max_tests=self.executor.config.max_tests)
+        tests: dict[str, str] | None = None
+        reply = None
+        if prompt is not None:
+            try:
+                answered = await self.tester_calls.complete([{"role": "user", "content": prompt}])
+            except LLMCallFailed as exc:
+                return build_record(
+                    row, status=FAILED, stage="execution", case=case, **record,
+                    reasons=[{"check": "llm_error", "message": f"tester: {exc}"}],
+                )  # fmt: skip
+            record["usage"]["tester"] = _usage(answered)
+            progress.update(caller=self.tester_calls, key=answered.key)
+            reply = answered.text
+            tests = parse_tests(subject, reply)
+        result = await self.executor.execute(subject, tests)
+        if prompt is not None and not tests:
+            result = {**result, "reason": missing_tests_reason(subject, reply)}
+        record["execution"] = progress["execution"] = result
+        if result["status"] not in FAILING or self.executor.config.mode != "filter":
+            return None
+        reasons = [{"check": f"execution_{result['status']}", "message": result["reason"]}]
+        if result["status"] in (EXEC_FAILED, EXEC_TIMEOUT):  # the case's fault, not the tester's
+            self.examples.add(_example(row, case, False, _execution_analysis(result), wave))
+        return build_record(
+            row, status=REJECTED, stage="execution", case=case, reasons=reasons, **record
+        )
 
 
 def _usage(completion) -> dict[str, int]:
@@ -220,8 +272,32 @@ def _usage(completion) -> dict[str, int]:
     }
 
 
-def _example(row: dict, case: dict, good: bool, reasons: list[dict], wave: int) -> ExampleCase:
-    analysis = " ".join(f"{r['check']}: no, {r['message']}" for r in reasons)
+def _analysis(reasons: list[dict]) -> str:
+    return " ".join(f"{r['check']}: no, {r['message']}" for r in reasons)
+
+
+def _execution_analysis(result: dict[str, Any]) -> str:
+    """The failure as the bad example's analysis: the failing check, and what the run said."""
+    tail = " ".join((result.get("stderr_tail") or result.get("stdout_tail") or "").split())
+    said = f" The run said: {tail[-300:]}" if tail else ""
+    return f"execution: no, the code was run against tests and {result['reason']}.{said}"
+
+
+def execution_case(row: dict, case: dict, target_language: str | None) -> dict[str, Any]:
+    """The case in the dataset's columns, as pipeline/execution reads it."""
+    information = case.get("information") or ""
+    return {
+        "task": row["task"],
+        "language": row.get("language"),
+        "target_language": target_language,
+        "instruction": case.get("instruction") or "",
+        "input": "" if information == NOINPUT else information,
+        "output": case.get("solution") or "",
+        "source_code": row["code"],
+    }
+
+
+def _example(row: dict, case: dict, good: bool, analysis: str, wave: int) -> ExampleCase:
     return ExampleCase(
         id=row["id"],
         task=row["task"],
@@ -264,10 +340,15 @@ def run_generation(
     seed: int,
     on_wave_done: Callable[[int, int, list[dict]], None] | None = None,
     handle_sigint: bool = False,
+    execution: ExecutionConfig | None = None,
+    tester_llm: LLM | None = None,
+    sandbox: Any = None,
 ) -> tuple[list[dict], dict[str, Any]]:
     """Run the loop over rows with the tasks' (loaded) LLMs; returns records and call stats.
 
-    The call stats of this run are also written to `state_dir / CALL_STATS_FILE`. Raises
+    With `execution` enabled, each case that passes the post-filter gets tests from `tester_llm`
+    (None: the generator's LLM) and is run in `sandbox` (None: a new bwrap `Sandbox`). The call
+    stats of this run are also written to `state_dir / CALL_STATS_FILE`. Raises
     `stopping.RunStopped` when the run stopped early (SIGINT with `handle_sigint`, or an
     endpoint refusing every request).
     """
@@ -276,6 +357,12 @@ def run_generation(
     stop = StopSignal()
     generator_calls = LLMCaller(generator.llm, config.generator, cache, role="generator", stop=stop)
     judge_calls = LLMCaller(judge.llm, config.discriminator, cache, role="discriminator", stop=stop)
+    tester_calls = executor = None
+    if execution is not None and execution.enabled:
+        tester_calls = LLMCaller(
+            tester_llm or generator.llm, tester_config(config), cache, role="tester", stop=stop
+        )
+        executor = CaseExecutor(execution, state_dir, sandbox)
     loop = GenerationLoop(
         generator=generator,
         judge=judge,
@@ -287,11 +374,17 @@ def run_generation(
         on_wave_done=on_wave_done,
         stop=stop,
         handle_sigint=handle_sigint,
+        tester_calls=tester_calls,
+        executor=executor,
     )
     try:
         records = asyncio.run(loop.run(rows))
     finally:
         stats = {"generator": vars(generator_calls.stats), "discriminator": vars(judge_calls.stats)}
+        if executor is not None:
+            executor.close()
+            stats["tester"] = vars(tester_calls.stats)
+            stats["execution"] = vars(executor.stats)
         (state_dir / CALL_STATS_FILE).write_text(json.dumps(stats, indent=2))
         examples.close()
         cache.close()

@@ -24,8 +24,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Literal
 
+from pipeline.execution.config import ExecutionConfig
 from pipeline.generation.cleaning import check_rows, corpus_map, judge_dry_run
-from pipeline.generation.config import GenerationConfig, validate_generation
+from pipeline.generation.config import GenerationConfig, tester_config, validate_generation
 from pipeline.generation.example_database import ExampleDatabase
 from pipeline.generation.llm_access import endpoint_configured, require_llm_access
 from pipeline.generation.run_state import (
@@ -90,13 +91,30 @@ def prepare_generation(
             "For a real run set OPENAI_API_KEY (or pass --api-key), set HF_TOKEN with provider "
             "hf-inference-providers, or pass --base-url of a local OpenAI-compatible server."
         )
+    execution = getattr(recipe, "execution", None)
+    executes = bool(execution is not None and execution.enabled)
     if not dry_run:
-        require_llm_access(config)
+        require_llm_access(config, tester=executes)
+        if executes:
+            require_sandbox()
         out = Path(output_dir)
         acquire_lock(out)
         check_resume_state(out, settings_fingerprint(recipe, config))
         clear_status(out / STATE_DIR, CALL_STATS_FILE)
     return bool(dry_run)
+
+
+def require_sandbox() -> None:
+    """Execution runs generated code only in the bwrap sandbox: a UserError naming the fix when
+    bubblewrap is missing or unusable, before any LLM is called."""
+    from evaluation.sandbox import Sandbox
+
+    try:
+        Sandbox()
+    except UserError as exc:
+        raise UserError(
+            f"execution.enabled needs the sandbox: {exc} (or run without --execution)"
+        ) from None
 
 
 def add_generation_steps(
@@ -118,10 +136,17 @@ def add_generation_steps(
         seed=recipe.seed,
         pipeline=pipeline,
     )
+    execution = getattr(recipe, "execution", None) or ExecutionConfig()
+    # The generator's own LLM serves the tester when no key of its own is set (one model loaded).
+    tester = None
+    if execution.enabled and config.tester and tester_config(config) != config.generator:
+        tester = build_llm(tester_config(config), for_dry_run=dry_run)
     generate = GenerateAndJudge(
         name=GENERATION_STEP,
         generator_llm=build_llm(config.generator, for_dry_run=dry_run),
         discriminator_llm=build_llm(config.discriminator, for_dry_run=dry_run),
+        tester_llm=tester,
+        execution=dataclasses.asdict(execution),
         generation=dataclasses.asdict(config),
         seed=recipe.seed,
         state_dir=str(out / STATE_DIR),

@@ -19,6 +19,8 @@ ACCEPTED, REJECTED, FAILED = "accepted", "rejected", "failed"
 # A snippet or a generated row that copies a benchmark item (pipeline/decontamination): kept in
 # the `contaminated` config with its flags, never in the training configs.
 CONTAMINATED = "contaminated"
+# The accepted rows whose case passed its sandbox checks (pipeline/execution): a config of its own.
+VERIFIED = "verified"
 # TRL's SFTTrainer tokenizes a row that has a `prompt` as prompt + completion and masks the prompt
 # (`completion_only_loss` defaults to on when both columns exist); `messages` is then not read. A
 # row with `messages` alone is trained on every token, the instruction included. Only the accepted
@@ -40,6 +42,9 @@ DATASET_COLUMNS = (
     "generator_model",
     "discriminator_model",
     "judgement",
+    # What running the case in the sandbox gave (pipeline/execution/run.py documents the record);
+    # null when it did not run (execution off, or the row stopped before it).
+    "execution",
     "usage",
 )
 # The columns the `rejected` and `failed` configs share with the accepted ones.
@@ -65,11 +70,12 @@ def in_selection_order(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda row: (row.get("selection_rank", 0), row["id"]))
 
 
+# The LLM roles a row's tokens are counted for; the tester writes the tests of pipeline/execution.
+USAGE_ROLES = ("generator", "discriminator", "tester")
+
+
 def empty_usage() -> dict[str, dict[str, int]]:
-    return {
-        "generator": {"prompt_tokens": 0, "completion_tokens": 0},
-        "discriminator": {"prompt_tokens": 0, "completion_tokens": 0},
-    }
+    return {role: {"prompt_tokens": 0, "completion_tokens": 0} for role in USAGE_ROLES}
 
 
 def build_record(
@@ -87,6 +93,7 @@ def build_record(
     raw_judgement: str | None = None,
     duplicate_of: str | None = None,
     contamination: list[dict[str, Any]] | None = None,
+    execution: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One output row; `case` holds the generator's four keys when it was parsed."""
     case = case or {}
@@ -115,7 +122,8 @@ def build_record(
         "generator_model": models[0],
         "discriminator_model": models[1],
         "judgement": judgement or {"rules": [], "overall": None},
-        "usage": usage or empty_usage(),
+        "execution": execution,
+        "usage": {**empty_usage(), **(usage or {})},
         "status": status,
         "stage": stage,
         "reasons": reasons or [],

@@ -145,6 +145,22 @@ def settings_fingerprint(recipe: Any, config: Any) -> dict[str, Any]:
         "discriminator": llm(config.discriminator),
         # The corpus stage sets snippets aside before KCenterGreedy: other settings, other picks.
         **decontamination_fingerprint(recipe),
+        **execution_fingerprint(recipe, config, llm),
+    }
+
+
+def execution_fingerprint(recipe: Any, config: Any, llm: Any) -> dict[str, Any]:
+    """With execution on: what decides which cases pass (the tester's model and settings, the
+    mode, timeout and number of tests); {} with it off, so folders made before it resume."""
+    from pipeline.generation.config import tester_config
+
+    execution = getattr(recipe, "execution", None)
+    if execution is None or not execution.enabled:
+        return {}
+    keys = ("mode", "timeout_s", "max_tests")
+    return {
+        "execution": {key: getattr(execution, key) for key in keys},
+        "tester": llm(tester_config(config)),
     }
 
 

@@ -6,6 +6,8 @@ Layout (loadable with `datasets.load_dataset(DIR)` and `load_dataset(DIR, "repai
     DIR/data/train-00000-of-00001.parquet        `default`: every accepted row (with the
                                                  conversational `prompt` and `completion`)
     DIR/<task>/train-00000-of-00001.parquet      one config per code task (accepted rows)
+    DIR/verified/train-00000-of-00001.parquet    accepted rows whose case passed its sandbox
+                                                 checks (pipeline/execution; with execution on)
     DIR/rejected/train-00000-of-00001.parquet    rejected rows with stage and reasons
     DIR/failed/train-00000-of-00001.parquet      rows without an answer or with an internal error
                                                  (with stage and reasons; retried next run)
@@ -45,6 +47,8 @@ from pipeline.generation.records import (
     FAILED,
     OUTCOME_COLUMNS,
     REJECTED,
+    USAGE_ROLES,
+    VERIFIED,
     in_selection_order,
 )
 from pipeline.layout import (
@@ -89,7 +93,26 @@ def features(source_fields: list[str], with_outcome: bool):
             "rules": [{"rule": text, "passed": Value("bool"), "reason": text}],
             "overall": Value("bool"),
         },
-        "usage": {"generator": usage, "discriminator": usage},
+        "execution": {
+            "status": text,
+            "reason": text,
+            "tests": [{"language": text, "code": text}],
+            "checks": [
+                {
+                    "name": text,
+                    "language": text,
+                    "expected": text,
+                    "passed": Value("bool"),
+                    "result": text,
+                }
+            ],
+            "language": text,
+            "toolchain": text,
+            "duration_s": Value("float64"),
+            "stdout_tail": text,
+            "stderr_tail": text,
+        },
+        "usage": {role: usage for role in USAGE_ROLES},
     }
     if with_outcome:
         spec = {name: spec[name] for name in COMMON_COLUMNS}
@@ -146,6 +169,8 @@ def write_dataset_folder(
     configs: dict[str, tuple[list[dict], bool]] = {DEFAULT_CONFIG: (accepted, False)}
     for task in tasks:
         configs[task] = ([r for r in accepted if r["task"] == task], False)
+    if any(r.get("execution") for r in records):  # a run with execution on
+        configs[VERIFIED] = ([r for r in accepted if _passed(r)], False)
     configs[REJECTED] = ([r for r in records if r["status"] == REJECTED], True)
     configs[FAILED] = ([r for r in records if r["status"] == FAILED], True)
     configs[CONTAMINATED] = ([r for r in records if r["status"] == CONTAMINATED], True)
@@ -212,8 +237,16 @@ def _source_fields(records: list[dict]) -> list[str]:
     return fields or ["dataset"]
 
 
+def _passed(record: dict) -> bool:
+    """The case passed its sandbox checks (a summarization's is `not_applicable`: not verified)."""
+    return (record.get("execution") or {}).get("status") == "passed"
+
+
 def _row(record: dict, columns: list[str], source_fields: list[str]) -> dict:
     row = {column: record.get(column) for column in columns}
+    usage = record.get("usage") or {}
+    row["usage"] = {role: usage.get(role) or {"prompt_tokens": 0, "completion_tokens": 0}
+                    for role in USAGE_ROLES}  # fmt: skip
     source = record.get("source") or {}
     row["source"] = {k: None if source.get(k) is None else str(source[k]) for k in source_fields}
     return row

@@ -18,6 +18,7 @@ from distilabel.models.llms.base import LLM
 from distilabel.steps import GlobalStep, StepInput
 from pydantic import Field
 
+from pipeline.execution.config import ExecutionConfig
 from pipeline.failures import ReportsFailures
 from pipeline.generation.config import GenerationConfig
 from pipeline.generation.dry_run import write_dry_run
@@ -46,6 +47,9 @@ class GenerateAndJudge(ReportsFailures, GlobalStep):
         state_dir: folder of the response cache and the example database (kept between runs).
         dry_run_dir: when set, nothing is called: the prompts and the cost estimate are written
             there instead, and no rows are emitted.
+        execution: the recipe's `execution` section as a dict (`ExecutionConfig`); when enabled,
+            each case that passes the post-filter is tested in the sandbox before it is judged.
+        tester_llm: the LLM that writes those tests; None = the generator's LLM.
 
     Input columns: id, code, language, task; source and selection_rank (optional).
     Output columns: `records.DATASET_COLUMNS` and `records.OUTCOME_COLUMNS`.
@@ -58,6 +62,8 @@ class GenerateAndJudge(ReportsFailures, GlobalStep):
     seed: int = 42
     state_dir: str
     dry_run_dir: str | None = None
+    execution: dict[str, Any] = Field(default_factory=dict)
+    tester_llm: LLM | None = None
 
     @property
     def inputs(self) -> dict[str, bool]:
@@ -74,17 +80,25 @@ class GenerateAndJudge(ReportsFailures, GlobalStep):
         for name in ("httpx", "httpx2", "openai"):
             logging.getLogger(name).setLevel(logging.WARNING)
         if self.dry_run_dir is None:
-            self.generator_llm.load()
-            self.discriminator_llm.load()
+            for llm in self._llms():
+                llm.load()
 
     def unload(self) -> None:
         if self.dry_run_dir is None:
-            self.generator_llm.unload()
-            self.discriminator_llm.unload()
+            for llm in self._llms():
+                llm.unload()
         super().unload()
+
+    def _llms(self) -> list[LLM]:
+        return [
+            self.generator_llm,
+            self.discriminator_llm,
+            *([self.tester_llm] * bool(self.tester_llm)),
+        ]
 
     def process(self, inputs: StepInput) -> Any:  # type: ignore[override]
         config = GenerationConfig(**self.generation)
+        execution = ExecutionConfig(**self.execution)
         rows = in_selection_order(inputs)
         generator, judge = build_tasks(config, self.generator_llm, self.discriminator_llm)
         if self.dry_run_dir is not None:
@@ -95,12 +109,13 @@ class GenerateAndJudge(ReportsFailures, GlobalStep):
                 seed=self.seed,
                 generator=generator,
                 judge=judge,
+                execution=execution,
             )
             yield []
             return
-        yield self._generate(rows, config, generator, judge)
+        yield self._generate(rows, config, generator, judge, execution)
 
-    def _generate(self, rows: list[dict], config, generator, judge) -> list[dict]:
+    def _generate(self, rows: list[dict], config, generator, judge, execution) -> list[dict]:
         try:
             records, _ = run_generation(
                 rows,
@@ -111,6 +126,8 @@ class GenerateAndJudge(ReportsFailures, GlobalStep):
                 seed=self.seed,
                 on_wave_done=self._log_wave,
                 handle_sigint=True,
+                execution=execution,
+                tester_llm=self.tester_llm,
             )
         except RunStopped as stopped:
             # No rows: the main process reads why, writes nothing, and says how to go on.

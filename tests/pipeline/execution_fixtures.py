@@ -5,6 +5,7 @@ generated solutions."""
 from __future__ import annotations
 
 import importlib.util
+import sys
 from pathlib import Path
 
 PY_ADD = "def add(a, b):\n    return a + b\n"
@@ -189,7 +190,10 @@ HOSTILE = {
 
 def hostile_bodies(victim: Path) -> dict[str, str]:
     """The bodies of `HOSTILE`, from the evaluation's hostile-program test (one source)."""
-    path = Path(__file__).parents[1] / "evaluation" / "test_sandbox_hostile.py"
+    folder = Path(__file__).parents[1] / "evaluation"
+    if str(folder) not in sys.path:  # its own imports (listening.py) live beside it
+        sys.path.insert(0, str(folder))
+    path = folder / "test_sandbox_hostile.py"
     spec = importlib.util.spec_from_file_location("sandbox_hostile_programs", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)

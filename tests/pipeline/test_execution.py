@@ -109,7 +109,7 @@ def test_a_passed_record(batch):
             "result": "passed",
         }
     ]
-    assert record["tests"] == {"python": PY_TESTS}
+    assert record["tests"] == [{"language": "python", "code": PY_TESTS}]
     assert record["language"] == "python"
     assert record["toolchain"].startswith("Python 3.")
     assert record["reason"] == ""

@@ -1,0 +1,122 @@
+"""Run one case at a time from the generation loop's event loop, on a bounded pool, cached.
+
+The loop awaits `CaseExecutor.execute(case, tests)` for each case that passed the post-filter.
+The sandbox runs happen on `config.workers` threads (each run is a bwrap process tree), so at most
+that many run at once whatever the LLM concurrency, and the event loop keeps sending and
+receiving LLM requests meanwhile: execution never starves the calls, and a hostile or hanging
+case costs one worker for at most its timeout.
+
+Results are kept in `DIR/.wavecoder/executions.sqlite`, keyed by `run.cache_key` (programs,
+expectations, toolchain versions, timeout, layout), one committed row per case, as the response
+cache keeps LLM answers: a rerun after a crash or Ctrl-C executes nothing twice. A result that
+says the sandbox itself failed is not kept, so it is tried again next run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import sqlite3
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pipeline.execution.config import ExecutionConfig
+from pipeline.execution.run import cache_key, execute_cases
+
+EXECUTIONS_FILE = "executions.sqlite"
+
+
+@dataclass
+class ExecutionStats:
+    """Cases of this run: executed in the sandbox, served from the cache, and sandbox seconds."""
+
+    executed: int = 0
+    cached: int = 0
+    sandbox_seconds: float = 0.0
+
+
+class ExecutionCache:
+    """sqlite (WAL) file of execution records by cache key; safe across threads of a process."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS executions (key TEXT PRIMARY KEY, record TEXT NOT NULL)"
+        )
+
+    def get(self, key: str) -> dict[str, Any] | None:
+        with self._lock:
+            row = self._db.execute("SELECT record FROM executions WHERE key = ?", (key,)).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def put(self, key: str, record: dict[str, Any]) -> None:
+        text = json.dumps(record, ensure_ascii=False)
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO executions (key, record) VALUES (?, ?)", (key, text)
+            )
+
+    def __len__(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM executions").fetchone()[0]
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+class CaseExecutor:
+    """Executes cases in the sandbox on `config.workers` threads, through the cache.
+
+    `sandbox`: an `evaluation.sandbox.Sandbox` (built here when None: bubblewrap must exist).
+    """
+
+    def __init__(self, config: ExecutionConfig, state_dir: Path, sandbox: Any = None):
+        if sandbox is None:
+            from evaluation.sandbox import Sandbox
+
+            sandbox = Sandbox()
+        self.config = config
+        self.sandbox = sandbox
+        self.cache = ExecutionCache(Path(state_dir) / EXECUTIONS_FILE)
+        self.stats = ExecutionStats()
+        self._pool = ThreadPoolExecutor(
+            max_workers=config.workers, thread_name_prefix="wavecoder-execution"
+        )
+        # One case's checks run one after another on its worker: `workers` bounds the runs.
+        self._one = dataclasses.replace(config, workers=1)
+
+    async def execute(self, case: dict[str, Any], tests: dict[str, str] | None) -> dict[str, Any]:
+        """The case's `execution` record (pipeline/execution/run.py), from the cache or the
+        sandbox."""
+        key = cache_key(case, tests, self.config)
+        hit = self.cache.get(key)
+        if hit is not None:
+            self.stats.cached += 1
+            return hit
+        started = time.monotonic()
+        record = await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._run, case, tests
+        )
+        self.stats.executed += 1
+        self.stats.sandbox_seconds += time.monotonic() - started
+        if "sandbox error" not in record.get("reason", ""):
+            self.cache.put(key, record)
+        return record
+
+    def _run(self, case: dict[str, Any], tests: dict[str, str] | None) -> dict[str, Any]:
+        return execute_cases([(case, tests)], config=self._one, sandbox=self.sandbox)[0]
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
+        self.cache.close()
