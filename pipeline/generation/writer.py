@@ -210,7 +210,9 @@ def write_dataset_folder(
         **(card_context or {}),
     )
     (staging / README).write_text(card, encoding="utf-8")
-    names = [config_folder(name) for name in configs] + [SUMMARY_FILE, README, PLOTS_DIR]
+    # `verified` too when this run has none: a folder's earlier one must not outlive it.
+    names = [config_folder(name) for name in {**configs, VERIFIED: None}]
+    names += [SUMMARY_FILE, README, PLOTS_DIR]
     _swap_in(staging, out, names)
     return counts
 

@@ -129,7 +129,7 @@ def test_pipeline_writes_every_config_and_the_summary_and_a_crash_keeps_them(
     assert set(default.column_names) == {
         "id", "task", "language", "target_language", "instruction", "input", "output", "messages",
         "prompt", "completion", "source_code", "source", "generator_model", "discriminator_model",
-        "judgement", "usage",
+        "judgement", "execution", "usage",
     }  # fmt: skip
     # TRL's prompt-completion pair is the chat split in two; rejected rows are not training data.
     for row in default:
