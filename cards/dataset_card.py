@@ -8,6 +8,7 @@ from typing import Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from cards.execution_section import execution_tables
 from cards.plots import CODE_TOKENIZER, FIGURES, PAPER_LEAKAGE
 from pipeline import layout
 from pipeline.decontamination.items import METHODS
@@ -15,6 +16,8 @@ from pipeline.decontamination.items import METHODS
 TEMPLATES = Path(__file__).parent / "templates"
 CONFIG_NOTES = {
     "default": "every accepted row, all tasks",
+    "verified": "accepted rows whose execution status is `passed`: their tests ran in the "
+    "sandbox and held (summarization rows are `not_applicable`, never here)",
     "rejected": "rows the post-filter or the discriminator rejected, with `status`, `stage`, `reasons`",
     "failed": "rows whose LLM call never succeeded, with the error (a re-run retries them)",
     "contaminated": "rows flagged by decontamination, each with the benchmark, the item, the method "
@@ -22,8 +25,8 @@ CONFIG_NOTES = {
 }
 # The task configs keep this order; any other config follows.
 ORDER = (
-    "default", "generation", "summarization", "repair", "translation", "rejected", "contaminated",
-    "failed",
+    "default", "generation", "summarization", "repair", "translation", "verified", "rejected",
+    "contaminated", "failed",
 )  # fmt: skip
 # Decontamination stages, in the card's order, and what each one checked.
 STAGES = {
@@ -63,7 +66,8 @@ def render_dataset_card(
     as ``dataset_info``: besides showing on the Hub, it is how `datasets` tells this folder from an
     earlier one at the same path (datasets 5.2 keys its cache of a local folder by the card's
     metadata, not by the files). ``summary["decontamination"]`` and ``summary["dedup"]`` fill the
-    decontamination section (without them it says decontamination was not run). ``plots``:
+    decontamination section (without them it says decontamination was not run), and
+    ``summary["execution"]`` the execution checks' (`cards.execution_section`). ``plots``:
     figure name -> link, as `cards.plots.write_card_plots` returns it; the card shows those.
     """
     from huggingface_hub import DatasetCardData
@@ -130,6 +134,7 @@ def render_dataset_card(
         mix_line=_mix_line((recipe.get("generation") or {}).get("task_mix")),
         decontamination=decontamination_tables(summary),
         dedup=(summary or {}).get("dedup"),
+        execution=execution_tables(summary),
         plots=_plots(plots),
         tokenizer=CODE_TOKENIZER,
     )
