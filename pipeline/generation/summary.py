@@ -167,6 +167,13 @@ def format_summary(summary: dict[str, Any]) -> str:
             f"{t.get('completion_tokens', 0)} completion, {format_usd(summary['cost_usd'][role])}"
         )
     for role, stats in summary["this_run"].items():
+        if role == "execution":  # the sandbox's cases (pipeline.execution.executor), not requests
+            lines.append(
+                f"this run, execution: {stats.get('executed', 0)} cases run in the sandbox "
+                f"({stats.get('sandbox_seconds', 0.0):.1f} s), {stats.get('cached', 0)} from "
+                "the execution cache"
+            )
+            continue
         lines.append(
             f"this run, {role}: {stats.get('sent', 0)} requests answered by the endpoint, "
             f"{stats.get('cached', 0)} from the response cache, {stats.get('failed', 0)} failed"

@@ -144,13 +144,25 @@ def test_runs_without_execution_keep_the_two_role_summary():
 
 def test_format_summary_prints_the_execution_figures():
     records = execution_records()
+    this_run = {
+        "tester": {"sent": 9, "cached": 2, "failed": 0},
+        "execution": {"executed": 10, "cached": 3, "sandbox_seconds": 12.345},
+    }
     summary = {
-        **summarize(records, generation(model="tester-m")),
+        **summarize(records, generation(model="tester-m"), this_run),
         "execution": execution_summary(records, EXECUTION, "tester-m"),
     }
     lines = format_summary(summary).splitlines()
     assert "LLM calls: generator 14, discriminator 8, tester 11; per accepted sample 4.71" in lines
     assert "tokens tester (tester-m): 1080 prompt, 410 completion, price unknown" in lines
+    assert (
+        "this run, tester: 9 requests answered by the endpoint, 2 from the response cache, 0 failed"
+        in lines
+    )
+    assert (
+        "this run, execution: 10 cases run in the sandbox (12.3 s), 3 from the execution cache"
+        in lines
+    )
     start = lines.index(
         "execution (filter, tester tester-m): 13 rows run, 2 not run; passed 5, failed 3, "
         "error 1, timeout 1, skipped 2, not_applicable 1"
