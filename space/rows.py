@@ -58,7 +58,11 @@ PROSE_OUTPUT_TASKS = frozenset({"summarization"})
 # as JSON. `coverage_radius` comes from selection.parquet when the app joins it onto a row.
 SHOWN_OUTCOME_COLUMNS = ("status", "stage", "reasons", "selection_rank", "raw_generation",
                          "raw_judgement")  # fmt: skip
-KNOWN_COLUMNS = frozenset({*DATASET_COLUMNS, *SHOWN_OUTCOME_COLUMNS, "coverage_radius"})
+# `execution` (the sandbox's record: status, tests, checks, output tails) has no field of its own:
+# it is shown whole, as JSON.
+KNOWN_COLUMNS = frozenset(
+    {*DATASET_COLUMNS, *SHOWN_OUTCOME_COLUMNS, "coverage_radius"} - {"execution"}
+)
 SOURCE_LABELS = {
     "repo": "Repository",
     "path": "Path",

@@ -66,6 +66,13 @@ def rewrite_our_folder(
     }
     if check.dedup is not None:
         new["dedup"] = check.dedup
+    if summary.get("execution"):  # rows set aside here leave `verified`: count again
+        from pipeline.execution.config import ExecutionConfig
+        from pipeline.execution.summary import execution_summary
+
+        execution = ExecutionConfig(**{**(recipe.get("execution") or {}), "enabled": True})
+        tester = summary["execution"].get("tester_model")
+        new["execution"] = execution_summary(check.records, execution, tester)
     report = source / CORPUS_REPORT_FILE
     corpus_report = json.loads(report.read_text(encoding="utf-8")) if report.exists() else None
     out.mkdir(parents=True, exist_ok=True)

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from pipeline.execution.config import ExecutionConfig
+from pipeline.execution.summary import execution_summary
 from pipeline.generation.cleaning import check_rows, corpus_map, judge_dry_run
 from pipeline.generation.config import GenerationConfig, tester_config, validate_generation
 from pipeline.generation.example_database import ExampleDatabase
@@ -275,6 +276,15 @@ def lineage(recipe: Any, records: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def execution_block(recipe: Any, config: GenerationConfig, records: list[dict]) -> dict:
+    """The summary's `execution` block (pass rates per task and language) when the recipe ran
+    cases in the sandbox; {} otherwise."""
+    execution = getattr(recipe, "execution", None)
+    if execution is None or not execution.enabled:
+        return {}
+    return {"execution": execution_summary(records, execution, tester_config(config).model)}
+
+
 def write_generation_output(
     records: list[dict[str, Any]], recipe: Any, out: Path
 ) -> dict[str, Any]:
@@ -289,6 +299,7 @@ def write_generation_output(
         **summarize(records, config, call_stats),
         "lineage": lineage(recipe, [r for r in records if r.get("task")]),
         **checks,
+        **execution_block(recipe, config, records),
         # the recipe as run: `wavecoder decontaminate` re-renders the card from it
         "recipe": context["recipe"],
     }
