@@ -120,6 +120,25 @@ def default_llm(role: str) -> LLMConfig:
     return LLMConfig()
 
 
+# The keys that make an LLM object (the others are per-request settings, prices, concurrency).
+LLM_OBJECT_KEYS = (
+    "provider",
+    "model",
+    "base_url",
+    "api_key_env",
+    "max_retries",
+    "timeout",
+    "llm_kwargs",
+)
+
+
+def tester_needs_own_llm(config: GenerationConfig) -> bool:
+    """Whether the tester's LLM differs from the generator's object (another model, endpoint,
+    retries...); if not, the generator's serves it and a local model is loaded once."""
+    tester = tester_config(config)
+    return any(getattr(tester, key) != getattr(config.generator, key) for key in LLM_OBJECT_KEYS)
+
+
 def _build_llm(data: dict, role: str) -> LLMConfig:
     known = {f.name for f in dataclasses.fields(LLMConfig)}
     unknown = sorted(set(data) - known)

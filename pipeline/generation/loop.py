@@ -30,7 +30,7 @@ from pipeline.execution.run import FAILED as EXEC_FAILED
 from pipeline.execution.run import FAILING
 from pipeline.execution.run import TIMEOUT as EXEC_TIMEOUT
 from pipeline.execution.tester import missing_tests_reason, parse_tests, tester_prompt
-from pipeline.generation.config import GenerationConfig, tester_config
+from pipeline.generation.config import GenerationConfig, tester_config, tester_needs_own_llm
 from pipeline.generation.example_database import LAG_WAVES, ExampleCase, ExampleDatabase
 from pipeline.generation.generate_instruction import (
     CASE_SCHEMA,
@@ -359,8 +359,14 @@ def run_generation(
     judge_calls = LLMCaller(judge.llm, config.discriminator, cache, role="discriminator", stop=stop)
     tester_calls = executor = None
     if execution is not None and execution.enabled:
+        tester = tester_config(config)
+        if tester_llm is None and tester_needs_own_llm(config):  # another model or endpoint
+            from pipeline.generation.backends import build_llm
+
+            tester_llm = build_llm(tester)
+            tester_llm.load()
         tester_calls = LLMCaller(
-            tester_llm or generator.llm, tester_config(config), cache, role="tester", stop=stop
+            tester_llm or generator.llm, tester, cache, role="tester", stop=stop
         )
         executor = CaseExecutor(execution, state_dir, sandbox)
     loop = GenerationLoop(

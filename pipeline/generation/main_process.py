@@ -27,7 +27,12 @@ from typing import Any, Literal
 from pipeline.execution.config import ExecutionConfig
 from pipeline.execution.summary import execution_summary
 from pipeline.generation.cleaning import check_rows, corpus_map, judge_dry_run
-from pipeline.generation.config import GenerationConfig, tester_config, validate_generation
+from pipeline.generation.config import (
+    GenerationConfig,
+    tester_config,
+    tester_needs_own_llm,
+    validate_generation,
+)
 from pipeline.generation.example_database import ExampleDatabase
 from pipeline.generation.llm_access import endpoint_configured, require_llm_access
 from pipeline.generation.run_state import (
@@ -140,7 +145,7 @@ def add_generation_steps(
     execution = getattr(recipe, "execution", None) or ExecutionConfig()
     # The generator's own LLM serves the tester when no key of its own is set (one model loaded).
     tester = None
-    if execution.enabled and config.tester and tester_config(config) != config.generator:
+    if execution.enabled and tester_needs_own_llm(config):
         tester = build_llm(tester_config(config), for_dry_run=dry_run)
     generate = GenerateAndJudge(
         name=GENERATION_STEP,
