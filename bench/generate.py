@@ -13,8 +13,19 @@ A second run with a much lower concurrency and the same jitter on a short delay,
 finish in another scrambled order, must produce the same dataset: the bench prints a hash of
 each.
 
+With `--execution` (issue 13) the two runs are instead the stage with execution off and on, same
+rows, fresh folders, same server: the scripted server also plays the tester and writes real,
+passing tests for every case (the repair cases carry a real bug, the translations a real
+translation), and each case runs in the bwrap sandbox on the recipe's `execution.workers`. The
+bench prints the request rate of each (all roles' requests, the tester's included) against the
+ideal, the ratio on / off, the sandbox runs (one per check) per second per core used, and the
+status counts of the `execution` column (all `passed` or `not_applicable` when the fixtures are
+right). `--languages` limits the rows' languages (default: those whose toolchain is installed;
+a Java compile takes 1-2 s on 2 cores).
+
     python bench/generate.py                     # 512 rows, cap 64, delay 0.5 s +- 50 %
     python bench/generate.py --rows 1024 --delay 0.25
+    python bench/generate.py --rows 256 --cap 32 --execution --languages python,javascript,go
 """
 
 from __future__ import annotations
@@ -23,8 +34,10 @@ import argparse
 import hashlib
 import json
 import os
+import re
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -36,6 +49,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 from generation_fixtures import as_reply_text, good_case, judgement_text, prompt_input, task_of
 from scripted_server import Reply, ScriptedServer
 
+from pipeline.execution.run import FAILING
 from pipeline.generation.config import GenerationConfig
 from pipeline.generation.main_process import (
     add_generation_steps,
@@ -46,25 +60,44 @@ from pipeline.layout import DISTILABEL_DIR, STATE_DIR
 from pipeline.recipe import Recipe
 
 LANGUAGES = ("python", "go", "java", "javascript", "php", "ruby")
+TEMPLATES = {
+    "python": "def step_{i}(x):\n    return x * {i} + 1",
+    "go": "func Step{i}(x int) int {{\n\treturn x*{i} + 1\n}}",
+    "java": "static int step{i}(int x) {{\n    return x * {i} + 1;\n}}",
+    "javascript": "function step{i}(x) {{\n  return x * {i} + 1;\n}}",
+    "php": "function step_{i}(int $x): int {{\n    return $x * {i} + 1;\n}}",
+    "ruby": "def step_{i}(x)\n  x * {i} + 1\nend",
+}
+# The binary whose presence makes a language runnable here (the sandbox's own probe decides).
+TOOLCHAIN_BINARIES = {
+    "python": None,
+    "go": "go",
+    "java": "javac",
+    "javascript": "node",
+    "php": "php",
+    "ruby": "ruby",
+}
+DISPLAY = {
+    "python": "Python",
+    "go": "Go",
+    "java": "Java",
+    "javascript": "JavaScript",
+    "php": "PHP",
+    "ruby": "Ruby",
+}
+# The examples every test checks: step_i(x) = x * i + 1.
+EXAMPLES = (2, -3)
 
 
-def make_rows(n: int) -> list[dict]:
-    """n distinct small functions, in six languages, shaped like selected rows."""
-    templates = {
-        "python": "def step_{i}(x):\n    return x * {i} + 1",
-        "go": "func Step{i}(x int) int {{\n\treturn x*{i} + 1\n}}",
-        "java": "static int step{i}(int x) {{\n    return x * {i} + 1;\n}}",
-        "javascript": "function step{i}(x) {{\n  return x * {i} + 1;\n}}",
-        "php": "function step_{i}(int $x): int {{\n    return $x * {i} + 1;\n}}",
-        "ruby": "def step_{i}(x)\n  x * {i} + 1\nend",
-    }
+def make_rows(n: int, languages: tuple[str, ...] = LANGUAGES) -> list[dict]:
+    """n distinct small functions, cycling over `languages`, shaped like selected rows."""
     rows = []
     for i in range(n):
-        language = LANGUAGES[i % len(LANGUAGES)]
+        language = languages[i % len(languages)]
         rows.append(
             {
                 "id": f"bench-{i:05d}",
-                "code": templates[language].format(i=i),
+                "code": TEMPLATES[language].format(i=i),
                 "docstring": "",
                 "language": language,
                 "source": {"dataset": "bench", "func_name": f"step{i}"},
@@ -75,34 +108,142 @@ def make_rows(n: int) -> list[dict]:
     return rows
 
 
-def responder(rows: list[dict], delay: float, jitter: float):
-    """Both LLMs: a valid case for the prompt's task, then yes on every rule but for 1 row in 5;
-    each answer after delay * U(1 - jitter, 1 + jitter), drawn from the prompt's hash."""
+def installed_languages() -> tuple[str, ...]:
+    """The bench languages whose toolchain binary is on PATH."""
+    import shutil
+
+    return tuple(
+        lang
+        for lang in LANGUAGES
+        if TOOLCHAIN_BINARIES[lang] is None or shutil.which(TOOLCHAIN_BINARIES[lang])
+    )
+
+
+def bench_case(row: dict, task: str, languages: tuple[str, ...]) -> dict:
+    """The generator's case (tests/pipeline/generation_fixtures.good_case), made executable: a
+    repair's information carries a real bug (+ 2 for + 1) and its solution is the row's code; a
+    translation's solution is the same function in the target language."""
+    snippet = {**row, "source": {"func_name": row["source"]["func_name"]}}
+    case = good_case(snippet, task)
+    language, i = row["language"], int(row["id"][-5:])
+    if task == "repair":
+        name = row["source"]["func_name"]
+        return {
+            **case,
+            "instruction": f"The {DISPLAY[language]} function {name} adds 2 instead of 1; fix it.",
+            "information": row["code"].replace(" + 1", " + 2"),
+            "solution": row["code"],
+        }
+    if task == "translation":
+        target = translation_target(language, languages)
+        return {
+            **case,
+            "instruction": f"Translate this {DISPLAY[language]} function into {DISPLAY[target]}.",
+            "solution": TEMPLATES[target].format(i=i),
+        }
+    return case
+
+
+def translation_target(language: str, languages: tuple[str, ...]) -> str:
+    """The first bench language other than `language` (Python, then JavaScript, as fallbacks)."""
+    return next(lang for lang in (*languages, "python", "javascript") if lang != language)
+
+
+def tests_for(language: str, i: int) -> str:
+    """Passing tests of step i in `language`, in the form `pipeline.execution.tester` asks."""
+    checks = [(x, x * i + 1) for x in EXAMPLES]
+    if language == "python":
+        return "".join(f"assert step_{i}({x}) == {y}\n" for x, y in checks)
+    if language == "javascript":
+        return "".join(
+            f"if (step{i}({x}) !== {y}) {{ throw new Error('step{i}({x})'); }}\n" for x, y in checks
+        )
+    if language == "java":
+        body = "".join(
+            f'        if (Solution.step{i}({x}) != {y}) {{ throw new AssertionError("{x}"); }}\n'
+            for x, y in checks
+        )
+        return (
+            "public class Main {\n    public static void main(String[] args) {\n"
+            f"{body}    }}\n}}\n"
+        )
+    if language == "go":
+        body = "".join(
+            f'\tif got := Step{i}({x}); got != {y} {{\n\t\tt.Fatalf("Step{i}({x}) = %d", got)\n\t}}\n'
+            for x, y in checks
+        )
+        return f"func TestStep{i}(t *testing.T) {{\n{body}}}\n"
+    if language == "php":
+        return "".join(
+            f"if (step_{i}({x}) !== {y}) {{ throw new Exception('step_{i}({x})'); }}\n"
+            for x, y in checks
+        )
+    if language == "ruby":
+        return "".join(f"raise 'step_{i}({x})' unless step_{i}({x}) == {y}\n" for x, y in checks)
+    raise ValueError(language)
+
+
+TESTER_PROMPTS = ("Write tests for this ", "This ")
+_STEP = re.compile(r"\b[sS]tep_?(\d+)\b")
+_TRANSLATED = re.compile(r"^This (\S+) code was translated to (\S+?)\.$", re.M)
+_BY_DISPLAY = {name: lang for lang, name in DISPLAY.items()}
+
+
+def tester_reply(rows: list[dict], prompt: str) -> str:
+    """The tester's answer: one fenced block of passing tests per tested language."""
+    row = rows[int(_STEP.search(prompt).group(1))]
+    i, languages = int(row["id"][-5:]), [row["language"]]
+    translated = _TRANSLATED.search(prompt)
+    if translated:
+        languages.append(_BY_DISPLAY[translated.group(2)])
+    return "\n".join(f"```{lang}\n{tests_for(lang, i)}```\n" for lang in languages)
+
+
+def responder(rows: list[dict], delay: float, jitter: float, languages: tuple[str, ...]):
+    """All three LLMs: a valid (executable) case for the prompt's task, passing tests for the
+    tester's prompts, then yes on every rule but for 1 row in 5; each answer after
+    delay * U(1 - jitter, 1 + jitter), drawn from the prompt's hash."""
     by_code = {row["code"]: row for row in rows}
 
     def script(request) -> Reply:
         prompt = request.prompt
-        row = by_code[prompt_input(request)[1]]
         unit = int.from_bytes(hashlib.sha256(prompt.encode()).digest()[:4], "big") / 2**32
         seconds = delay * (1 - jitter + 2 * jitter * unit)
+        if prompt.startswith(TESTER_PROMPTS) and "\nInput (" not in prompt:
+            return Reply(tester_reply(rows, prompt), delay=seconds)
+        row = by_code[prompt_input(request)[1]]
         if prompt.startswith("You check"):
             failing = {2: "The language is not named."} if int(row["id"][-5:]) % 5 == 0 else None
             return Reply(judgement_text(request, failing), delay=seconds)
-        snippet = {**row, "source": {"func_name": row["source"]["func_name"]}}
-        return Reply(as_reply_text(good_case(snippet, task_of(request)), request), delay=seconds)
+        case = bench_case(row, task_of(request), languages)
+        return Reply(as_reply_text(case, request), delay=seconds)
 
     return script
 
 
 def run_stage(
-    rows, out: Path, *, delay: float, cap: int, concurrency: int, wave: int, jitter: float
+    rows,
+    out: Path,
+    *,
+    delay: float,
+    cap: int,
+    concurrency: int,
+    wave: int,
+    jitter: float,
+    languages: tuple[str, ...] = LANGUAGES,
+    execution: bool = False,
+    workers: int | None = None,
 ):
-    """Run the pipeline; returns (dataset hash, requests, seconds of the stage)."""
+    """Run the pipeline; returns a dict: hash (of the dataset), requests, seconds (of the
+    stage), accepted, statuses (of the execution column), stats (the run's call stats)."""
     from distilabel.pipeline import Pipeline
     from distilabel.steps import LoadDataFromDicts
 
+    from pipeline.layout import CALL_STATS_FILE
+
     # The server's own delay is 0: each reply carries its jittered delay, served under the cap.
-    with ScriptedServer(responder(rows, delay, jitter), max_concurrency=cap) as server:
+    script = responder(rows, delay, jitter, languages)
+    with ScriptedServer(script, max_concurrency=cap) as server:
         recipe = Recipe(name="bench", seed=1)
         gen = recipe.generation
         gen.wave_size = wave
@@ -113,6 +254,10 @@ def run_stage(
                 concurrency,
                 60,
             )
+        if execution:
+            recipe.execution.enabled = True
+            if workers is not None:
+                recipe.execution.workers = workers
         prepare_generation(recipe, out)
         with Pipeline(
             name="bench-generate", cache_dir=out / STATE_DIR / DISTILABEL_DIR
@@ -126,8 +271,21 @@ def run_stage(
     canonical = json.dumps(
         sorted(({k: r[k] for k in keep} for r in records), key=lambda r: r["id"]), sort_keys=True
     )
-    accepted = sum(r["status"] == "accepted" for r in records)
-    return hashlib.sha256(canonical.encode()).hexdigest()[:16], len(calls), seconds, accepted
+    statuses = Counter(
+        (r.get("execution") or {}).get("status", "none") for r in records if execution
+    )
+    stats_file = out / STATE_DIR / CALL_STATS_FILE
+    return {
+        "hash": hashlib.sha256(canonical.encode()).hexdigest()[:16],
+        "requests": len(calls),
+        "seconds": seconds,
+        "accepted": sum(r["status"] == "accepted" for r in records),
+        "statuses": statuses,
+        "checks": sum(len((r.get("execution") or {}).get("checks") or []) for r in records),
+        "bad": [r for r in records if (r.get("execution") or {}).get("status") in FAILING],
+        "stats": json.loads(stats_file.read_text()) if stats_file.exists() else {},
+        "workers": recipe.execution.workers,
+    }
 
 
 def main() -> None:
@@ -140,6 +298,20 @@ def main() -> None:
     parser.add_argument("--jitter", type=float, default=0.5, help="delay spread, fraction +-")
     parser.add_argument("--wave-size", type=int, default=GenerationConfig().wave_size)
     parser.add_argument("--low-concurrency", type=int, default=6)
+    parser.add_argument(
+        "--execution",
+        action="store_true",
+        help="run the stage with execution off, then on (instead of the low-concurrency run)",
+    )
+    parser.add_argument(
+        "--languages",
+        default=None,
+        help="comma-separated row languages (default: all six without --execution; with it, "
+        "those whose toolchain is installed)",
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="execution.workers (default: the recipe's)"
+    )
     args = parser.parse_args()
 
     import logging
@@ -148,7 +320,19 @@ def main() -> None:
 
     datasets.disable_progress_bars()
     logging.getLogger("distilabel").setLevel(logging.WARNING)
-    rows = make_rows(args.rows)
+    # One INFO line per sandbox check otherwise.
+    logging.getLogger("evaluation").setLevel(logging.WARNING)
+    if args.languages:
+        languages = tuple(lang.strip() for lang in args.languages.split(",") if lang.strip())
+        unknown = sorted(set(languages) - set(LANGUAGES))
+        if unknown:
+            parser.error(f"unknown languages {unknown}; known: {', '.join(LANGUAGES)}")
+    else:
+        languages = installed_languages() if args.execution else LANGUAGES
+    rows = make_rows(args.rows, languages)
+    if args.execution:
+        execution_bench(args, rows, languages)
+        return
     ideal = args.cap / args.delay
     results = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -158,7 +342,7 @@ def main() -> None:
         ]
         for label, concurrency, delay in runs:
             out = Path(tmp) / label.replace(" ", "_")
-            digest, requests, seconds, accepted = run_stage(
+            run = run_stage(
                 rows,
                 out,
                 delay=delay,
@@ -166,8 +350,11 @@ def main() -> None:
                 concurrency=concurrency,
                 wave=args.wave_size,
                 jitter=args.jitter,
+                languages=languages,
             )
-            results.append((label, delay, requests, seconds, accepted, digest))
+            results.append(
+                (label, delay, run["requests"], run["seconds"], run["accepted"], run["hash"])
+            )
 
     print(
         f"\nGenerator-Discriminator stage, {args.rows} rows, server cap {args.cap}, answers in "
@@ -192,6 +379,73 @@ def main() -> None:
         f"({rate / ideal:.0%}; the ideal keeps all {args.cap} server slots busy all the time)"
     )
     print(f"same dataset at both concurrencies: {'yes' if first[5] == second[5] else 'NO'}")
+
+
+def execution_bench(args, rows: list[dict], languages: tuple[str, ...]) -> None:
+    """The stage with execution off, then on (same rows, fresh folders); prints both rates."""
+    from evaluation.execution import default_workers
+
+    ideal = args.cap / args.delay
+    runs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, execution in (("execution off", False), ("execution on", True)):
+            runs[label] = run_stage(
+                rows,
+                Path(tmp) / label.replace(" ", "_"),
+                delay=args.delay,
+                cap=args.cap,
+                concurrency=args.cap,
+                wave=args.wave_size,
+                jitter=args.jitter,
+                languages=languages,
+                execution=execution,
+                workers=args.workers,
+            )
+    on = runs["execution on"]
+    workers, cores = on["workers"], default_workers()
+    used = min(workers, cores)
+    print(
+        f"\nGenerator-Discriminator stage, {args.rows} rows in {', '.join(languages)}, server cap "
+        f"{args.cap}, answers in {args.delay} s +-{args.jitter:.0%} (ideal {ideal:.1f} req/s), "
+        f"wave size {args.wave_size}, execution.workers {workers} of {cores} cores"
+    )
+    print(
+        f"{'run':<15}{'requests':>9}{'tester':>8}{'seconds':>9}{'req/s':>9}{'of ideal':>10}"
+        f"{'accepted':>10}  dataset hash"
+    )
+    for label, run in runs.items():
+        rate = run["requests"] / run["seconds"]
+        tester = run["stats"].get("tester", {}).get("sent", "-")
+        print(
+            f"{label:<15}{run['requests']:>9}{tester!s:>8}{run['seconds']:>9.2f}{rate:>9.1f}"
+            f"{rate / ideal:>10.0%}{run['accepted']:>10}  {run['hash']}"
+        )
+    off_rate = runs["execution off"]["requests"] / runs["execution off"]["seconds"]
+    on_rate = on["requests"] / on["seconds"]
+    print(
+        f"\nrequest rate with execution on: {on_rate:.1f} req/s = {on_rate / off_rate:.0%} of the "
+        f"rate with it off ({off_rate:.1f}) and {on_rate / ideal:.0%} of the ideal {ideal:.1f} "
+        f"(issue 13 wants at least 80% of the ideal)"
+    )
+    stats = on["stats"].get("execution", {})
+    executed, checks = stats.get("executed", 0), on["checks"]
+    print(
+        f"sandbox: {executed} cases executed ({stats.get('cached', 0)} from the cache), "
+        f"{checks} sandbox runs (one per check) in the stage's {on['seconds']:.1f} s on "
+        f"{used} core(s) (min(execution.workers {workers}, {cores} cores)): "
+        f"{checks / on['seconds'] / used:.2f} sandbox runs/s/core; "
+        f"{stats.get('sandbox_seconds', 0.0):.1f} s in the pool "
+        f"({stats.get('sandbox_seconds', 0.0) / max(executed, 1):.2f} s per case, queueing "
+        f"included)"
+    )
+    counts = ", ".join(f"{status} {n}" for status, n in on["statuses"].most_common())
+    print(f"execution column: {counts}")
+    for record in on["bad"][:5]:
+        execution = record["execution"]
+        print(
+            f"  {record['id']} {record['task']} {record['language']}: {execution['status']}: "
+            f"{execution['reason'][:200]} {execution.get('stderr_tail', '')[-300:]!r}"
+        )
 
 
 if __name__ == "__main__":
