@@ -62,8 +62,12 @@ log = logging.getLogger(__name__)
 class Sandbox:
     """Runs `SandboxJob`s under bwrap (or, only when asked, unsandboxed)."""
 
-    def __init__(self, *, unsafe_no_sandbox: bool = False, bwrap: str | None = None):
+    def __init__(self, *, unsafe_no_sandbox: bool = False, bwrap: str | None = None, nice: int = 0):
+        """`nice`: the niceness sandboxed programs run at (coreutils' `nice`), so that a process
+        running them beside latency-sensitive work (the generation loop's LLM calls) keeps the
+        CPU it needs; 0 = the caller's priority."""
         self.bwrap = bwrap or find_bwrap()
+        self.nice = (shutil.which("nice"), nice) if nice else None
         self.unsafe = unsafe_no_sandbox
         self.as_root = os.geteuid() == 0
         self.seccomp = seccomp_filter()
@@ -179,6 +183,8 @@ class Sandbox:
         limits = job.limits
         wall = limits.wall_s + sum(step.timeout_s for step in job.steps)
         started = time.monotonic()
+        if self.nice and self.nice[0]:
+            argv = [self.nice[0], "-n", str(self.nice[1]), *argv]
         try:
             proc = subprocess.Popen(
                 argv,

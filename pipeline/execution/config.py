@@ -14,9 +14,15 @@ from wavecoder.errors import UserError
 MODES = ("filter", "annotate")
 
 
-def half_the_cores() -> int:
-    """Half the CPU cores this process may use, at least 1: the rest stay with the LLM calls."""
-    return max(1, default_workers() // 2)
+# The niceness of sandboxed programs: the generation loop's own process (the LLM calls, which need
+# little CPU but need it at once) always runs before them, so execution never starves the calls.
+SANDBOX_NICE = 10
+
+
+def every_core() -> int:
+    """The CPU cores this process may use: sandbox runs take whatever CPU the LLM calls leave,
+    since they run at a lower priority (`SANDBOX_NICE`)."""
+    return default_workers()
 
 
 @dataclass
@@ -30,8 +36,9 @@ class ExecutionConfig:
     mode: str = "filter"
     # Wall seconds for each test run in the sandbox (compiling has its own, longer bound).
     timeout_s: float = 10.0
-    # Sandbox runs at once; default half the cores (at least 1), so the LLM calls keep the rest.
-    workers: int = field(default_factory=half_the_cores)
+    # Sandbox runs at once; default every core: they run at a lower priority (nice 10) than the
+    # LLM calls, which keep the CPU they need.
+    workers: int = field(default_factory=every_core)
     # At most this many checks the tester is asked to write per case (per language).
     max_tests: int = 5
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.execution.config import ExecutionConfig
+from pipeline.execution.config import SANDBOX_NICE, ExecutionConfig
 from pipeline.execution.run import cache_key, execute_cases
 
 EXECUTIONS_FILE = "executions.sqlite"
@@ -85,7 +85,7 @@ class CaseExecutor:
         if sandbox is None:
             from evaluation.sandbox import Sandbox
 
-            sandbox = Sandbox()
+            sandbox = Sandbox(nice=SANDBOX_NICE)
         self.config = config
         self.sandbox = sandbox
         self.cache = ExecutionCache(Path(state_dir) / EXECUTIONS_FILE)
@@ -98,24 +98,30 @@ class CaseExecutor:
 
     async def execute(self, case: dict[str, Any], tests: dict[str, str] | None) -> dict[str, Any]:
         """The case's `execution` record (pipeline/execution/run.py), from the cache or the
-        sandbox."""
+        sandbox. The key (it probes toolchain versions once per language) and the lookup happen
+        on the worker too, so the event loop only awaits."""
+        record, ran, seconds = await asyncio.get_running_loop().run_in_executor(
+            self._pool, self._cached_or_run, case, tests
+        )
+        if ran:
+            self.stats.executed += 1
+            self.stats.sandbox_seconds += seconds
+        else:
+            self.stats.cached += 1
+        return record
+
+    def _cached_or_run(self, case: dict[str, Any], tests: dict[str, str] | None):
+        """(record, whether it ran, seconds it ran): the time excludes waiting for a worker."""
         key = cache_key(case, tests, self.config)
         hit = self.cache.get(key)
         if hit is not None:
-            self.stats.cached += 1
-            return hit
+            return hit, False, 0.0
         started = time.monotonic()
-        record = await asyncio.get_running_loop().run_in_executor(
-            self._pool, self._run, case, tests
-        )
-        self.stats.executed += 1
-        self.stats.sandbox_seconds += time.monotonic() - started
+        record = execute_cases([(case, tests)], config=self._one, sandbox=self.sandbox)[0]
+        seconds = time.monotonic() - started
         if "sandbox error" not in record.get("reason", ""):
             self.cache.put(key, record)
-        return record
-
-    def _run(self, case: dict[str, Any], tests: dict[str, str] | None) -> dict[str, Any]:
-        return execute_cases([(case, tests)], config=self._one, sandbox=self.sandbox)[0]
+        return record, True, seconds
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)

@@ -334,3 +334,53 @@ def test_cache_key_changes_with_the_toolchain(monkeypatch):
     key = cache_key(generation, {"python": PY_TESTS}, CONFIG)
     monkeypatch.setattr("pipeline.execution.run.toolchain_label", lambda lang: "Python 3.99.0")
     assert cache_key(generation, {"python": PY_TESTS}, CONFIG) != key
+
+
+def test_the_loop_executor_runs_below_the_llm_calls_priority_and_caches(sandbox, tmp_path):
+    """The generation loop's executor: programs run at nice 10 (the LLM calls' process comes
+    first), a second run of the same case comes from executions.sqlite, a sandbox failure is
+    not kept."""
+    import asyncio
+
+    from pipeline.execution.executor import EXECUTIONS_FILE, CaseExecutor
+
+    niceness = case("generation", "python", "import os\n\ndef level():\n    return os.nice(0)\n")
+    tests = {"python": "assert level() == 10, level()\n"}
+    executor = CaseExecutor(replace(CONFIG, workers=1), tmp_path)  # its own Sandbox(nice=10)
+    try:
+        first = asyncio.run(executor.execute(niceness, tests))
+        again = asyncio.run(executor.execute(niceness, tests))
+    finally:
+        executor.close()
+    assert (first["status"], first["reason"]) == ("passed", "")
+    assert again == first
+    assert (executor.stats.executed, executor.stats.cached) == (1, 1)
+    assert 0 < executor.stats.sandbox_seconds < 60
+    reopened = CaseExecutor(replace(CONFIG, workers=1), tmp_path, sandbox=sandbox)
+    try:
+        assert len(reopened.cache) == 1 and (tmp_path / EXECUTIONS_FILE).exists()
+        assert asyncio.run(reopened.execute(niceness, tests)) == first
+        assert reopened.stats.executed == 0
+    finally:
+        reopened.close()
+
+
+def test_a_sandbox_failure_is_not_cached(tmp_path, monkeypatch):
+    import asyncio
+
+    from pipeline.execution.executor import CaseExecutor
+
+    def check_programs(programs, sandbox, **kwargs):
+        return [CheckResult(False, "failed: sandbox error: bwrap: setting up uid map: denied")]
+
+    monkeypatch.setattr("pipeline.execution.run.check_programs", check_programs)
+    executor = CaseExecutor(replace(CONFIG, workers=1), tmp_path, sandbox=object())
+    try:
+        generation = case("generation", "python", PY_ADD)
+        record = asyncio.run(executor.execute(generation, {"python": PY_TESTS}))
+        assert record["status"] == "error" and "sandbox error" in record["reason"]
+        assert len(executor.cache) == 0
+        asyncio.run(executor.execute(generation, {"python": PY_TESTS}))
+        assert executor.stats.executed == 2  # asked again, not served from the cache
+    finally:
+        executor.close()
