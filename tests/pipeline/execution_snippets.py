@@ -382,15 +382,6 @@ FIXTURES = [
         '            throw new AssertionError("maxOfThree(-1, -2, -3) should be -1");\n        }\n'
         "    }\n}\n",
     ),
-    Fixture(
-        "java_is_mirror", "java", "isMirror", "tells whether s reads the same backwards",
-        "/** Whether s reads the same backwards. */\npublic static boolean isMirror(String s) {\n"
-        "    return new StringBuilder(s).reverse().toString().equals(s);\n}\n",
-        "public static boolean isMirror(String s) {\n    return true;\n}\n",
-        "public class Main {\n    public static void main(String[] args) {\n"
-        '        if (!Solution.isMirror("level") || Solution.isMirror("java")) {\n'
-        '            throw new AssertionError("isMirror");\n        }\n    }\n}\n',
-    ),
 ]  # fmt: skip
 BY_ID = {f.id: f for f in FIXTURES}
 BY_NAME = {f.name: f for f in FIXTURES}
