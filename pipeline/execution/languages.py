@@ -78,7 +78,7 @@ def sandbox_name(language: str | None) -> str | None:
 
 def display_name(language: str | None) -> str:
     name = sandbox_name(language)
-    return DISPLAY.get(name or "", language or "unknown")
+    return DISPLAY.get(name or "", (language or "unknown").capitalize())
 
 
 def unsupported_reason(language: str | None) -> str | None:

@@ -13,8 +13,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from pipeline.execution.languages import FENCES, display_name, function_name, sandbox_name
-from pipeline.execution.programs import tested_languages
+from pipeline.execution.languages import (
+    FENCES,
+    display_name,
+    function_name,
+    sandbox_name,
+    unsupported_reason,
+)
+from pipeline.execution.programs import case_languages, tested_languages
 
 # How tests must be written in each sandbox language, to fit its program layout.
 TEST_FORMS = {
@@ -95,12 +101,15 @@ _FENCE = re.compile(r"```[ \t]*([\w+#.-]*)[^\n]*\n(.*?)```", re.S)
 
 
 def tester_calls(case: dict[str, Any]) -> int:
-    """LLM calls the tester makes for `case` (for the dry run's bill): 0 or 1."""
-    return 0 if case.get("task") == "summarization" else 1
+    """LLM calls the tester makes for `case`: 0 for summarization (only parsed) and for a case
+    in a language the sandbox cannot run (it is `skipped` without tests), else 1."""
+    if case.get("task") == "summarization":
+        return 0
+    return 0 if any(unsupported_reason(lang) for lang in case_languages(case)) else 1
 
 
 def tester_prompt(case: dict[str, Any], *, max_tests: int) -> str | None:
-    """The tester's prompt for `case`, or None when the task needs no tests (summarization)."""
+    """The tester's prompt for `case`, or None when it needs none (`tester_calls`)."""
     task = case.get("task")
     language = case.get("language")
     sandbox = sandbox_name(language) or ""
@@ -112,7 +121,7 @@ def tester_prompt(case: dict[str, Any], *, max_tests: int) -> str | None:
         "max_tests": max_tests,
         "form": TEST_FORMS.get(sandbox, "statements that fail the run when a check fails"),
     }
-    if task == "summarization":
+    if not tester_calls(case):
         return None
     if task == "generation":
         information = (case.get("input") or "").strip()

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from pipeline.execution.config import ExecutionConfig
 from pipeline.execution.executor import CaseExecutor
+from pipeline.execution.run import ERROR as EXEC_ERROR
 from pipeline.execution.run import FAILED as EXEC_FAILED
 from pipeline.execution.run import FAILING
 from pipeline.execution.run import TIMEOUT as EXEC_TIMEOUT
@@ -252,7 +253,7 @@ class GenerationLoop:
             reply = answered.text
             tests = parse_tests(subject, reply)
         result = await self.executor.execute(subject, tests)
-        if prompt is not None and not tests:
+        if prompt is not None and not tests and result["status"] == EXEC_ERROR:
             result = {**result, "reason": missing_tests_reason(subject, reply)}
         record["execution"] = progress["execution"] = result
         if result["status"] not in FAILING or self.executor.config.mode != "filter":

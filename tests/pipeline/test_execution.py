@@ -384,3 +384,16 @@ def test_a_sandbox_failure_is_not_cached(tmp_path, monkeypatch):
         assert executor.stats.executed == 2  # asked again, not served from the cache
     finally:
         executor.close()
+
+
+def test_no_tester_call_for_a_case_nothing_can_run():
+    to_typescript = case("translation", "python", "function add(a, b) { return a + b; }",
+                         source_code=PY_ADD, target_language="typescript")  # fmt: skip
+    assert tester.tester_calls(to_typescript) == 0
+    assert tester.tester_prompt(to_typescript, max_tests=3) is None
+    assert tester.tester_calls(case("summarization", "python", "Adds.", source_code=PY_ADD)) == 0
+    to_js = {**to_typescript, "target_language": "javascript"}
+    assert tester.tester_calls(to_js) == 1
+    assert "This Python code was translated to JavaScript." in tester.tester_prompt(
+        to_js, max_tests=3
+    )
