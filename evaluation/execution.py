@@ -116,6 +116,10 @@ def _canary_failure(program: Program, sandbox: Sandbox, toolchain, timeout_s: fl
             f"the {display} toolchain fails a known-good program (a canonical solution): "
             f"{outcome.result[:300]}"
         )
+    if outcome.result.startswith(("timed out", "failed: sandbox error")):
+        # A machine under load, or a sandbox that failed this once: the next program tries the
+        # canary again instead of skipping its language for the rest of the process.
+        return failure
     with _CANARY_LOCK:
         _CANARY_RESULTS[key] = failure
     return failure

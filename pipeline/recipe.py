@@ -179,7 +179,11 @@ def apply_overrides(recipe: Recipe, overrides: dict[str, Any]) -> Recipe:
     set by `override_llm`."""
     for key, value in overrides.items():
         if key == "generation.tester.model":  # the tester's keys are overrides of the generator's
-            recipe.generation.tester = {**(recipe.generation.tester or {}), "model": value}
+            tester = recipe.generation.tester
+            recipe.generation.tester = {
+                **(tester if isinstance(tester, dict) else {}),
+                "model": value,
+            }
             continue
         *path, name = key.split(".")
         section: Any = recipe

@@ -9,7 +9,9 @@ case costs one worker for at most its timeout.
 Results are kept in `DIR/.wavecoder/executions.sqlite`, keyed by `run.cache_key` (programs,
 expectations, toolchain versions, timeout, layout), one committed row per case, as the response
 cache keeps LLM answers: a rerun after a crash or Ctrl-C executes nothing twice. A result that
-says the sandbox itself failed is not kept, so it is tried again next run.
+says the sandbox itself failed is not kept, nor a `skipped` one (a toolchain installed since, or a
+canary that timed out under load, decides anew); both are tried again next run. On Ctrl-C
+(`halt`) the cases still waiting for a worker are not run.
 """
 
 from __future__ import annotations
@@ -26,9 +28,13 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.execution.config import SANDBOX_NICE, ExecutionConfig
-from pipeline.execution.run import cache_key, execute_cases
+from pipeline.execution.run import cache_key, execute_cases, worth_keeping
 
 EXECUTIONS_FILE = "executions.sqlite"
+
+
+class ExecutionHalted(Exception):
+    """The run is stopping: the case was not executed (it is, next run)."""
 
 
 @dataclass
@@ -90,6 +96,9 @@ class CaseExecutor:
         self.sandbox = sandbox
         self.cache = ExecutionCache(Path(state_dir) / EXECUTIONS_FILE)
         self.stats = ExecutionStats()
+        # Set on Ctrl-C (or an endpoint refusing every request): cases still waiting for a
+        # worker are not run; the loop is stopping and runs them next time.
+        self.halted = threading.Event()
         self._pool = ThreadPoolExecutor(
             max_workers=config.workers, thread_name_prefix="wavecoder-execution"
         )
@@ -103,6 +112,8 @@ class CaseExecutor:
         record, ran, seconds = await asyncio.get_running_loop().run_in_executor(
             self._pool, self._cached_or_run, case, tests
         )
+        if record is None:
+            raise ExecutionHalted
         if ran:
             self.stats.executed += 1
             self.stats.sandbox_seconds += seconds
@@ -116,13 +127,19 @@ class CaseExecutor:
         hit = self.cache.get(key)
         if hit is not None:
             return hit, False, 0.0
+        if self.halted.is_set():
+            return None, False, 0.0
         started = time.monotonic()
         record = execute_cases([(case, tests)], config=self._one, sandbox=self.sandbox)[0]
         seconds = time.monotonic() - started
-        if "sandbox error" not in record.get("reason", ""):
+        if worth_keeping(record):
             self.cache.put(key, record)
         return record, True, seconds
 
+    def halt(self) -> None:
+        """Run no case that has not started (those running finish within their timeout)."""
+        self.halted.set()
+
     def close(self) -> None:
-        self._pool.shutdown(wait=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
         self.cache.close()

@@ -84,6 +84,8 @@ def display_name(language: str | None) -> str:
 def unsupported_reason(language: str | None) -> str | None:
     """None when `language` can be run; else why it is skipped (no toolchain probe here)."""
     name = sandbox_name(language)
+    if not language:
+        return "the case names no language"
     if name is None:
         return f"no sandbox language for {language!r} (known: {sorted(set(SANDBOX_NAMES))})"
     if name not in LANGUAGES:

@@ -71,7 +71,8 @@ def parse_program(language: str, code: str) -> Program:
         literal = json.dumps(source, ensure_ascii=False)
         return Program("go", _GO_PARSE_HEAD, _GO_PARSE_TEST.replace("@@SOURCE@@", literal))
     if language == "ruby":
-        literal = json.dumps(code).replace("#", "\\#")
+        # Raw characters, not \u escapes: Ruby refuses the surrogate pairs of an emoji.
+        literal = json.dumps(code, ensure_ascii=False).replace("#", "\\#")
         return Program("ruby", "", f"RubyVM::InstructionSequence.compile({literal})\n")
     if language == "java":
         source = code if _JAVA_TYPE.search(code) else "class Wrapped {\n" + code + "\n}\n"

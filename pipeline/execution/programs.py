@@ -3,7 +3,7 @@
 | task | checks |
 |---|---|
 | generation | the solution (`output`) with the tests must pass |
-| repair | the faulty code (`input`, else `source_code`) with the tests must fail; the fix (`output`) with them must pass |
+| repair | the faulty code (`input`, else `source_code`) must parse, and with the tests must fail; the fix (`output`) with them must pass; both must define the same function |
 | translation | the source (`source_code`) with the source-language tests and the translation (`output`) with the target-language tests must both pass |
 | summarization | the source (`source_code`) must parse (or compile); its prose output is not run |
 
@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluation.languages import Program
-from pipeline.execution.languages import sandbox_name
+from pipeline.execution.languages import function_name, sandbox_name
 from pipeline.execution.layout import checked_program, parse_program
 
 PASS, FAIL = "pass", "fail"
 # Bump when a layout changes, so cached results of the old programs are not reused.
-LAYOUT_VERSION = 1
+LAYOUT_VERSION = 2
 _FENCED = re.compile(r"```[^\n]*\n(.*?)```", re.S)
 
 
@@ -78,7 +78,16 @@ def build_checks(case: dict[str, Any], tests: dict[str, str] | None) -> list[Che
         return [Check("solution passes the tests", language, PASS, program)]
     if task == "repair":
         faulty = code_of(case.get("input")) or case["source_code"]
+        fixed = code_of(case["output"])
+        before, after = function_name(faulty, language), function_name(fixed, language)
+        if before and after and before != after:
+            raise ValueError(
+                f"the faulty code defines {before} and the repaired code {after}: the same tests "
+                "cannot exercise both"
+            )
         return [
+            # Faulty code that does not even parse would "fail the tests" for the wrong reason.
+            Check("faulty code parses", language, PASS, parse_program(language, faulty)),
             Check(
                 "faulty code fails the tests",
                 language,

@@ -63,6 +63,22 @@ STATUSES = (PASSED, FAILED, ERROR, TIMEOUT, SKIPPED, NOT_APPLICABLE)
 # `not_applicable` (a summarization whose source parses) go on to the judge, unverified.
 FAILING = (FAILED, ERROR, TIMEOUT)
 NO_TESTS = "no usable tests"
+# How evaluation.execution words a job the sandbox itself could not run (bwrap refused, ...).
+SANDBOX_ERROR = "sandbox error"
+
+
+def sandbox_failed(record: dict[str, Any]) -> bool:
+    """The sandbox, not the case, failed (an `error` naming a sandbox error): nothing was
+    checked, so the result is neither kept in the cache nor held against the case."""
+    return record.get("status") == ERROR and SANDBOX_ERROR in (record.get("reason") or "")
+
+
+def worth_keeping(record: dict[str, Any]) -> bool:
+    """Whether a result may be reused by a rerun: not a sandbox failure, and not `skipped` (a
+    toolchain installed or a canary that passes next time decides anew, and skips cost no run)."""
+    return not sandbox_failed(record) and record.get("status") != SKIPPED
+
+
 TAIL_CHARS = 2000
 # How to ask each toolchain its version, where its Toolchain does not say.
 _VERSION_COMMANDS = {
@@ -238,9 +254,11 @@ def _status(case, ran):
     """(status, reason, the run whose output the record shows)."""
     for item in ran:
         if item[1].skipped:
+            if SANDBOX_ERROR in item[1].result:  # the canary could not run: nothing was checked
+                return ERROR, f"{item[0].name}: {item[1].result}", item
             return SKIPPED, item[1].result.removeprefix("skipped: "), item
     for item in ran:
-        if item[1].result.startswith("failed: sandbox error"):
+        if item[1].result.startswith(f"failed: {SANDBOX_ERROR}"):
             return ERROR, f"{item[0].name}: {item[1].result}", item
     missed = [item for item in ran if item[1].passed != (item[0].expected == PASS)]
     if not missed:

@@ -93,9 +93,10 @@ class GenerationConfig:
 
 
 def tester_config(config: GenerationConfig) -> LLMConfig:
-    """The tester's LLM: the generator's settings with `generation.tester`'s keys over them (its
-    `generation_kwargs` and prices extend the generator's, as a role's YAML extends its defaults;
-    another model without prices has unknown prices, since the generator's were for its model)."""
+    """The tester's LLM: the generator's settings with `generation.tester`'s keys over them. Its
+    `generation_kwargs` extend the generator's; its prices, when given, replace them (both input
+    and output), and another model without prices has unknown prices, since the generator's were
+    for its model."""
     overrides = dict(config.tester or {})
     base = dataclasses.asdict(config.generator)
     merged = {**base, **overrides}
@@ -171,6 +172,12 @@ def validate_generation(config: GenerationConfig) -> None:
                 f"unknown key(s) {unknown} in recipe section `generation.tester`; "
                 f"known keys: {sorted(known)}"
             )
+        for key in ("generation_kwargs", "llm_kwargs"):
+            if key in config.tester and not isinstance(config.tester[key], dict):
+                raise UserError(
+                    f"generation.tester.{key} must be a mapping (leave it out to use the "
+                    f"generator's), got {config.tester[key]!r}"
+                )
     for role in ("generator", "discriminator", "tester"):
         llm: LLMConfig = tester_config(config) if role == "tester" else getattr(config, role)
         where = f"generation.{role}"

@@ -67,8 +67,9 @@ def write_dry_run(
 ) -> dict[str, Any]:
     """Write the prompts and the estimate (`ESTIMATE_FILE`) into `out`; returns the estimate.
 
-    With `execution` enabled the tester is billed too: one call per case that is not a
-    summarization (an upper bound: cases stopped by the post-filter get none), its prompt
+    With `execution` enabled the tester is billed too: one call per case but summarizations and
+    cases in a language the sandbox cannot run (an upper bound: cases stopped by the post-filter
+    get none), its prompt
     estimated with the seed case standing in, as the judge's is."""
     out.mkdir(parents=True, exist_ok=True)
     tasks = all_tasks()
@@ -202,8 +203,9 @@ def format_estimate(estimate: dict[str, Any], folder: Path) -> str:
     if estimate.get("execution"):
         e = estimate["execution"]
         lines.append(
-            f"execution ({e['mode']}): {e['tester_calls']} tester calls (one per case but "
-            "summarization, which is only parsed), then each case runs in the sandbox"
+            f"execution ({e['mode']}): {e['tester_calls']} tester calls (one per case, but none "
+            "for a summarization, which is only parsed, or a language the sandbox cannot run), "
+            "then each case runs in the sandbox"
             + (" and only the cases that pass are judged" if e["mode"] == "filter" else "")
         )
     methods = {m["token_count"] for m in estimate["models"].values()}

@@ -25,10 +25,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from pipeline.execution.config import ExecutionConfig
-from pipeline.execution.executor import CaseExecutor
+from pipeline.execution.executor import CaseExecutor, ExecutionHalted
 from pipeline.execution.run import ERROR as EXEC_ERROR
 from pipeline.execution.run import FAILED as EXEC_FAILED
-from pipeline.execution.run import FAILING
+from pipeline.execution.run import FAILING, sandbox_failed
 from pipeline.execution.run import TIMEOUT as EXEC_TIMEOUT
 from pipeline.execution.tester import missing_tests_reason, parse_tests, tester_prompt
 from pipeline.generation.config import GenerationConfig, tester_config, tester_needs_own_llm
@@ -222,7 +222,12 @@ class GenerationLoop:
         ):
             verdict["judgement_problem"] += " (the reply stopped at the max_new_tokens limit)"
         reasons = rejection_reasons(verdict["judgement"], verdict["judgement_problem"])
-        if verdict["judgement_problem"] is None:
+        if _failed_its_run(record.get("execution")):
+            # annotate mode: the judge decides the row, but a case that failed its run is a
+            # bad example whatever the judge said, with the failure as its analysis.
+            analysis = " ".join([_execution_analysis(record["execution"]), _analysis(reasons)])
+            self.examples.add(_example(row, case, False, analysis.strip(), wave))
+        elif verdict["judgement_problem"] is None:
             self.examples.add(_example(row, case, verdict["accepted"], _analysis(reasons), wave))
         return build_record(
             row, status=ACCEPTED if verdict["accepted"] else REJECTED, stage="judgement",
@@ -252,14 +257,24 @@ class GenerationLoop:
             progress.update(caller=self.tester_calls, key=answered.key)
             reply = answered.text
             tests = parse_tests(subject, reply)
-        result = await self.executor.execute(subject, tests)
+        if self.stop:  # Ctrl-C: run nothing more; this row is done next run
+            raise CallsStopped(self.stop.reason)
+        try:
+            result = await self.executor.execute(subject, tests)
+        except ExecutionHalted:
+            raise CallsStopped(self.stop.reason) from None
         if prompt is not None and not tests and result["status"] == EXEC_ERROR:
             result = {**result, "reason": missing_tests_reason(subject, reply)}
         record["execution"] = progress["execution"] = result
+        if sandbox_failed(result):  # nothing was checked: retried next run, as a failed call is
+            return build_record(
+                row, status=FAILED, stage="execution", case=case, **record,
+                reasons=[{"check": "sandbox_error", "message": result["reason"]}],
+            )  # fmt: skip
         if result["status"] not in FAILING or self.executor.config.mode != "filter":
             return None
         reasons = [{"check": f"execution_{result['status']}", "message": result["reason"]}]
-        if result["status"] in (EXEC_FAILED, EXEC_TIMEOUT):  # the case's fault, not the tester's
+        if _failed_its_run(result):  # the case's fault, not the tester's
             self.examples.add(_example(row, case, False, _execution_analysis(result), wave))
         return build_record(
             row, status=REJECTED, stage="execution", case=case, reasons=reasons, **record
@@ -275,6 +290,11 @@ def _usage(completion) -> dict[str, int]:
 
 def _analysis(reasons: list[dict]) -> str:
     return " ".join(f"{r['check']}: no, {r['message']}" for r in reasons)
+
+
+def _failed_its_run(result: dict[str, Any] | None) -> bool:
+    """The case itself failed its checks (not the tester, not the sandbox)."""
+    return bool(result) and result["status"] in (EXEC_FAILED, EXEC_TIMEOUT)
 
 
 def _execution_analysis(result: dict[str, Any]) -> str:
@@ -358,18 +378,19 @@ def run_generation(
     stop = StopSignal()
     generator_calls = LLMCaller(generator.llm, config.generator, cache, role="generator", stop=stop)
     judge_calls = LLMCaller(judge.llm, config.discriminator, cache, role="discriminator", stop=stop)
-    tester_calls = executor = None
+    tester_calls = executor = own_tester = None
     if execution is not None and execution.enabled:
         tester = tester_config(config)
         if tester_llm is None and tester_needs_own_llm(config):  # another model or endpoint
             from pipeline.generation.backends import build_llm
 
-            tester_llm = build_llm(tester)
+            tester_llm = own_tester = build_llm(tester)
             tester_llm.load()
         tester_calls = LLMCaller(
             tester_llm or generator.llm, tester, cache, role="tester", stop=stop
         )
         executor = CaseExecutor(execution, state_dir, sandbox)
+        stop.on_set(executor.halt)
     loop = GenerationLoop(
         generator=generator,
         judge=judge,
@@ -390,6 +411,8 @@ def run_generation(
         stats = {"generator": vars(generator_calls.stats), "discriminator": vars(judge_calls.stats)}
         if executor is not None:
             executor.close()
+            if own_tester is not None:
+                own_tester.unload()
             stats["tester"] = vars(tester_calls.stats)
             stats["execution"] = vars(executor.stats)
         (state_dir / CALL_STATS_FILE).write_text(json.dumps(stats, indent=2))

@@ -112,15 +112,31 @@ def prepare_generation(
 
 def require_sandbox() -> None:
     """Execution runs generated code only in the bwrap sandbox: a UserError naming the fix when
-    bubblewrap is missing or unusable, before any LLM is called."""
-    from evaluation.sandbox import Sandbox
+    bubblewrap is missing, or installed but unable to run a program (a container that forbids
+    user namespaces), before any LLM is called. Nothing ever runs outside it."""
+    from evaluation.execution import run_program
+    from evaluation.languages import LANGUAGES
+    from evaluation.sandbox import Sandbox, find_bwrap
+    from pipeline.execution.layout import canary_program
 
+    fix = "install bubblewrap (`apt-get install bubblewrap`, or scripts/setup.sh)"
+    if find_bwrap() is None:
+        raise UserError(f"execution.enabled needs the sandbox: bubblewrap is not installed; {fix}"
+                        ", or run without --execution")  # fmt: skip
     try:
-        Sandbox()
+        sandbox = Sandbox()
+        outcome = run_program(
+            canary_program("python"), sandbox, LANGUAGES["python"].toolchain(), timeout_s=30
+        )
     except UserError as exc:
+        raise UserError(f"execution.enabled needs the sandbox: {exc}") from None
+    if not outcome.passed:
         raise UserError(
-            f"execution.enabled needs the sandbox: {exc} (or run without --execution)"
-        ) from None
+            "execution.enabled needs the sandbox, and bubblewrap cannot run a known-good Python "
+            f"program here: {outcome.result[:300]}. Run where bwrap may create user namespaces "
+            "(e.g. a container started with --privileged or a seccomp profile allowing them), or "
+            "run without --execution"
+        )
 
 
 def add_generation_steps(

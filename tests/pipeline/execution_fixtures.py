@@ -88,6 +88,17 @@ BATCH = {
         {"python": PY_TESTS},
         "failed",
     ),
+    # Faulty code that does not parse "fails the tests" for the wrong reason: not fail-to-pass.
+    "python repair whose faulty code does not parse": (
+        case("repair", "python", PY_ADD, input="def add(a, b)\n    return a - b\n"),
+        {"python": PY_TESTS},
+        "failed",
+    ),
+    "python repair of another function": (
+        case("repair", "python", PY_ADD, input="def plus(a, b):\n    return a - b\n"),
+        {"python": PY_TESTS},
+        "error",
+    ),
     "javascript generation": (
         case("generation", "javascript", JS_ADD),
         {"js": JS_TESTS},

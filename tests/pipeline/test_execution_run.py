@@ -317,6 +317,7 @@ def test_a_passed_record_names_its_checks_tests_and_toolchains(filter_run):
     assert record["duration_s"] > 0
     repair = filter_run["records"]["go_factorial"]["execution"]
     assert [(c["name"], c["expected"], c["passed"]) for c in repair["checks"]] == [
+        ("faulty code parses", "pass", True),
         ("faulty code fails the tests", "fail", False),
         ("repaired code passes the tests", "pass", True),
     ]
@@ -345,6 +346,7 @@ def test_failures_keep_what_the_run_said(filter_run):
     ]
     not_fixed = records["py_gcd"]["execution"]
     assert [(c["expected"], c["passed"]) for c in not_fixed["checks"]] == [
+        ("pass", True),
         ("fail", False),
         ("pass", False),
     ]
@@ -409,8 +411,12 @@ def test_a_rerun_executes_nothing_again(filter_run):
     stats = filter_run["stats"]["execution"]
     again = filter_run["again_stats"]["execution"]
     ran = sum(1 for r in filter_run["records"].values() if r["execution"] is not None)
+    # A skip is worked out again (a toolchain installed since decides anew) without a run.
+    skipped = sum(1 for r in filter_run["records"].values()
+                  if (r["execution"] or {}).get("status") == "skipped")  # fmt: skip
+    assert skipped == 1
     assert stats["executed"] + stats["cached"] == ran
-    assert again["executed"] == 0 and again["cached"] == ran
+    assert again["executed"] == skipped and again["cached"] == ran - skipped
     strip = lambda r: {k: v for k, v in r.items() if k != "usage"}  # noqa: E731
     assert {k: strip(r) for k, r in filter_run["again"].items()} == {
         k: strip(r) for k, r in filter_run["records"].items()
@@ -440,7 +446,50 @@ def test_annotate_keeps_failing_cases_and_records_them(tmp_path, victim):
     assert "Error: lastOf([1, 2, 3]) should be 3" in records["js_last_of"]["execution"]["reason"]
     db = ExampleDatabase(all_tasks(), tmp_path / "state" / EXAMPLES_FILE)
     try:
-        bad = [c.id for c in db.cases() if not c.good and not c.id.startswith("seed:")]
+        cases = {c.id: c for c in db.cases() if not c.id.startswith("seed:")}
     finally:
         db.close()
-    assert bad == []  # annotate: only the judge decides, and it said yes
+    # The judge kept every row, but a case that failed its run is a bad example all the same;
+    # one without tests (the tester's fault) is judged on the judge's word alone.
+    assert sorted(k for k, c in cases.items() if not c.good) == ["js_last_of", "py_count_vowels"]
+    assert sorted(k for k, c in cases.items() if c.good) == ["py_sign", "py_word_lengths"]
+    assert cases["js_last_of"].analysis.startswith(
+        "execution: no, the code was run against tests and solution passes the tests: failed:"
+    )
+
+
+class BrokenSandbox:
+    """bwrap installed but unable to run anything (a container without user namespaces)."""
+
+    kind = "bwrap"
+
+    def run(self, job):
+        from evaluation.sandbox import SandboxError
+
+        raise SandboxError("bwrap: setting up uid map: Permission denied")
+
+
+def test_a_sandbox_that_cannot_run_fails_the_rows_for_a_rerun_and_keeps_nothing(tmp_path):
+    """Nothing was checked: the rows are `failed` (retried next run), not rejected, not skipped
+    into the judge, and no result is cached."""
+    tasks = {"py_sign": "generation", "js_last_of": "repair"}
+    with ScriptedServer(execution_teacher({})) as server:
+        records, stats = run_loop(
+            server, snippet_rows(tasks), tmp_path / "state", EXECUTION, BrokenSandbox()
+        )
+    for row in records.values():
+        assert (row["status"], row["stage"]) == ("failed", "execution"), row["id"]
+        assert [r["check"] for r in row["reasons"]] == ["sandbox_error"]
+        assert row["execution"]["status"] == "error"
+        assert (
+            "sandbox error: bwrap: setting up uid map: Permission denied"
+            in row["reasons"][0]["message"]
+        )
+    assert stats["execution"]["cached"] == 0
+    from pipeline.execution.executor import EXECUTIONS_FILE, ExecutionCache
+
+    cache = ExecutionCache(tmp_path / "state" / EXECUTIONS_FILE)
+    try:
+        assert len(cache) == 0
+    finally:
+        cache.close()

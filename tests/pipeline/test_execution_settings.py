@@ -57,6 +57,7 @@ def test_the_tester_is_the_generator_unless_its_keys_say_otherwise():
         ({"modle": "x"}, r"unknown key\(s\) \['modle'\] in recipe section `generation.tester`"),
         ({"output_format": "xml"}, r"generation.tester.output_format must be text or json"),
         ({"concurrency": 0}, r"generation.tester: concurrency >= 1"),
+        ({"generation_kwargs": None}, r"generation.tester.generation_kwargs must be a mapping"),
     ],
 )
 def test_a_bad_tester_section_names_the_key(tester, message):
@@ -78,6 +79,9 @@ def test_the_recipe_section_and_the_flags(tmp_path):
     args = build_parser().parse_args(["generate", "--execution", "filter", "--tester-model", "t2"])
     apply_overrides(recipe, recipe_overrides(args))
     assert (recipe.execution.enabled, recipe.execution.mode) == (True, "filter")
+    assert recipe.generation.tester == {"model": "t2"}
+    recipe.generation.tester = "gpt-4o"  # not a mapping: the flag's model replaces it
+    apply_overrides(recipe, recipe_overrides(args))
     assert recipe.generation.tester == {"model": "t2"}
     apply_overrides(recipe, recipe_overrides(build_parser().parse_args(["generate", "--execution", "off"])))  # fmt: skip
     assert recipe.execution.enabled is False
@@ -129,6 +133,20 @@ def test_a_tester_without_an_endpoint_stops_the_run(monkeypatch):
 
 
 def test_execution_without_bubblewrap_stops_before_anything_runs(monkeypatch):
-    monkeypatch.setattr("evaluation.sandbox.runner.find_bwrap", lambda: None)
-    with pytest.raises(UserError, match=r"execution.enabled needs the sandbox: bubblewrap"):
+    monkeypatch.setattr("evaluation.sandbox.find_bwrap", lambda: None)
+    with pytest.raises(UserError, match=r"execution.enabled needs the sandbox: bubblewrap is not"):
+        require_sandbox()
+
+
+def test_a_bubblewrap_that_cannot_run_a_program_stops_before_anything_runs(monkeypatch):
+    from evaluation.execution import CheckResult
+
+    monkeypatch.setattr("evaluation.sandbox.find_bwrap", lambda: "/usr/bin/bwrap")
+    monkeypatch.setattr("evaluation.sandbox.Sandbox", lambda: object())
+    refused = CheckResult(
+        False, "failed: sandbox error: bwrap: setting up uid map: Permission denied"
+    )
+    monkeypatch.setattr("evaluation.execution.run_program", lambda *a, **k: refused)
+    with pytest.raises(UserError, match=r"cannot run a known-good Python program here: failed: "
+                                        r"sandbox error: bwrap: setting up uid map"):  # fmt: skip
         require_sandbox()
