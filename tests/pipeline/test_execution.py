@@ -14,6 +14,7 @@ from execution_fixtures import (
     HOSTILE,
     PARSES,
     PY_ADD,
+    PY_SUB,
     PY_TESTS,
     TRUNCATE_HEAD,
     TRUNCATE_OK,
@@ -427,3 +428,39 @@ def test_a_ruby_source_with_an_emoji_parses(sandbox):
     broken = case("summarization", "ruby", "Greets.", source_code=source.replace("end\n", ""))
     records = execute_cases([(summary, None), (broken, None)], config=CONFIG, sandbox=sandbox)
     assert [r["status"] for r in records] == ["not_applicable", "failed"]
+
+
+def test_halting_runs_no_case_still_waiting_for_a_worker(tmp_path, monkeypatch):
+    """Ctrl-C: the case running finishes (its result is kept), the one waiting is not run."""
+    import asyncio
+    import threading
+
+    from pipeline.execution.executor import CaseExecutor, ExecutionHalted
+
+    started, release = threading.Event(), threading.Event()
+    ran = []
+
+    def execute_cases(pairs, config, sandbox):
+        ran.append(pairs[0][0]["output"])
+        started.set()
+        release.wait(10)
+        return [{"status": "passed", "reason": ""}]
+
+    monkeypatch.setattr("pipeline.execution.executor.execute_cases", execute_cases)
+    executor = CaseExecutor(replace(CONFIG, workers=1), tmp_path, sandbox=object())
+
+    async def both():
+        first = asyncio.ensure_future(executor.execute(case("generation", "python", PY_ADD), {"python": PY_TESTS}))  # fmt: skip
+        second = asyncio.ensure_future(executor.execute(case("generation", "python", PY_SUB), {"python": PY_TESTS}))  # fmt: skip
+        await asyncio.to_thread(started.wait, 10)
+        executor.halt()
+        release.set()
+        return await asyncio.gather(first, second, return_exceptions=True)
+
+    try:
+        first, second = asyncio.run(both())
+    finally:
+        executor.close()
+    assert first == {"status": "passed", "reason": ""}
+    assert isinstance(second, ExecutionHalted)
+    assert ran == [PY_ADD] and len(executor.cache) == 1
