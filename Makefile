@@ -17,4 +17,4 @@ quality:
 	ruff check . && ruff format --check .
 
 bench:
-	$(PYTHON) bench/kcenter.py && $(PYTHON) bench/embed.py && $(PYTHON) bench/generate.py && $(PYTHON) bench/evaluate.py && $(PYTHON) bench/train.py && $(PYTHON) bench/space.py
+	$(PYTHON) bench/kcenter.py && $(PYTHON) bench/embed.py && $(PYTHON) bench/generate.py && $(PYTHON) bench/execution_demo.py && $(PYTHON) bench/evaluate.py && $(PYTHON) bench/train.py && $(PYTHON) bench/space.py
