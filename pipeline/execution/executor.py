@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import sqlite3
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -29,6 +28,7 @@ from typing import Any
 
 from pipeline.execution.config import SANDBOX_NICE, ExecutionConfig
 from pipeline.execution.run import cache_key, execute_cases, worth_keeping
+from pipeline.generation.response_cache import open_store
 
 EXECUTIONS_FILE = "executions.sqlite"
 
@@ -51,11 +51,8 @@ class ExecutionCache:
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_store(self.path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS executions (key TEXT PRIMARY KEY, record TEXT NOT NULL)"
         )

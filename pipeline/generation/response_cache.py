@@ -40,18 +40,25 @@ def request_key(*, backend: str, model: str, messages: list[dict], settings: dic
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def open_store(path: Path) -> sqlite3.Connection:
+    """A sqlite file in WAL mode, autocommit, usable from several threads (behind a lock): each
+    write is one committed transaction, kept across a process kill."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    # NORMAL keeps every commit across a process kill (WAL); only power loss may drop the last
+    # ones, which are then simply asked (or run) again.
+    db.execute("PRAGMA synchronous=NORMAL")
+    return db
+
+
 class ResponseCache:
     """sqlite (WAL) file of responses; safe to use from several threads of one process."""
 
     def __init__(self, path: str | Path):
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, check_same_thread=False, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        # NORMAL keeps every commit across a process kill (WAL); only power loss may drop the
-        # last ones, which are then simply requested again.
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = open_store(self.path)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS responses (key TEXT PRIMARY KEY, model TEXT NOT NULL, "
             "text TEXT, prompt_tokens INTEGER NOT NULL, completion_tokens INTEGER NOT NULL, "
