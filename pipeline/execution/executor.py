@@ -109,12 +109,13 @@ class CaseExecutor:
         record, ran, seconds = await asyncio.get_running_loop().run_in_executor(
             self._pool, self._cached_or_run, case, tests
         )
+        from_cache = seconds < 0
         if record is None:
             raise ExecutionHalted
         if ran:
             self.stats.executed += 1
             self.stats.sandbox_seconds += seconds
-        else:
+        elif from_cache:
             self.stats.cached += 1
         return record
 
@@ -123,7 +124,7 @@ class CaseExecutor:
         key = cache_key(case, tests, self.config)
         hit = self.cache.get(key)
         if hit is not None:
-            return hit, False, 0.0
+            return hit, False, -1.0  # seconds < 0: from the cache
         if self.halted.is_set():
             return None, False, 0.0
         started = time.monotonic()
@@ -131,10 +132,13 @@ class CaseExecutor:
         seconds = time.monotonic() - started
         if worth_keeping(record):
             self.cache.put(key, record)
-        return record, True, seconds
+        # Only a result whose checks reached the sandbox counts as a run (a skip or a case
+        # without tests is decided without one).
+        return record, bool(record.get("checks")), seconds
 
     def halt(self) -> None:
-        """Run no case that has not started (those running finish within their timeout)."""
+        """Run no case that has not started (those running finish their checks, each within its
+        timeout)."""
         self.halted.set()
 
     def close(self) -> None:

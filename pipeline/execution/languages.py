@@ -98,11 +98,18 @@ def unsupported_reason(language: str | None) -> str | None:
 
 def function_name(code: str, language: str | None) -> str | None:
     """The name of the first function `code` defines, or None when none is recognised."""
+    names = function_names(code, language)
+    return names[0] if names else None
+
+
+def function_names(code: str, language: str | None) -> list[str]:
+    """The names of the functions `code` defines, in order ([] when none is recognised)."""
     pattern = _FUNCTION.get(sandbox_name(language) or "")
     if not pattern:
-        return None
+        return []
+    names = []
     for match in re.finditer(pattern, code or "", re.MULTILINE):
         name = next((g for g in match.groups() if g), None)
-        if name and name not in _KEYWORDS:
-            return name
-    return None
+        if name and name not in _KEYWORDS and name not in names:
+            names.append(name)
+    return names

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evaluation.languages import Program
-from pipeline.execution.languages import function_name, sandbox_name
+from pipeline.execution.languages import function_names, sandbox_name
 from pipeline.execution.layout import checked_program, parse_program
 
 PASS, FAIL = "pass", "fail"
@@ -79,11 +79,11 @@ def build_checks(case: dict[str, Any], tests: dict[str, str] | None) -> list[Che
     if task == "repair":
         faulty = code_of(case.get("input")) or case["source_code"]
         fixed = code_of(case["output"])
-        before, after = function_name(faulty, language), function_name(fixed, language)
-        if before and after and before != after:
+        before, after = function_names(faulty, language), function_names(fixed, language)
+        if before and after and not set(before) & set(after):
             raise ValueError(
-                f"the faulty code defines {before} and the repaired code {after}: the same tests "
-                "cannot exercise both"
+                f"the faulty code defines {', '.join(before)} and the repaired code "
+                f"{', '.join(after)}: the same tests cannot exercise both"
             )
         return [
             # Faulty code that does not even parse would "fail the tests" for the wrong reason.

@@ -67,10 +67,21 @@ NO_TESTS = "no usable tests"
 SANDBOX_ERROR = "sandbox error"
 
 
+# In the reason of an `error` the case is not to blame for: the sandbox failed, or the language's
+# known-good program (its canary) timed out on a machine too loaded to check anything.
+UNCHECKED = "not checked"
+
+
 def sandbox_failed(record: dict[str, Any]) -> bool:
-    """The sandbox, not the case, failed (an `error` naming a sandbox error): nothing was
-    checked, so the result is neither kept in the cache nor held against the case."""
-    return record.get("status") == ERROR and SANDBOX_ERROR in (record.get("reason") or "")
+    """The sandbox, not the case, failed: nothing was checked, so the result is neither kept
+    in the cache nor held against the case (the row is retried next run)."""
+    return record.get("status") == ERROR and (record.get("reason") or "").startswith(UNCHECKED)
+
+
+def _unchecked(result: CheckResult) -> bool:
+    return SANDBOX_ERROR in result.result or (
+        result.skipped and result.result.endswith(": timed out")  # the canary timed out
+    )
 
 
 def worth_keeping(record: dict[str, Any]) -> bool:
@@ -253,13 +264,11 @@ def _summarise(case, ran: list[tuple[Check, CheckResult, SandboxResult | None, f
 def _status(case, ran):
     """(status, reason, the run whose output the record shows)."""
     for item in ran:
-        if item[1].skipped:
-            if SANDBOX_ERROR in item[1].result:  # the canary could not run: nothing was checked
-                return ERROR, f"{item[0].name}: {item[1].result}", item
-            return SKIPPED, item[1].result.removeprefix("skipped: "), item
+        if _unchecked(item[1]):
+            return ERROR, f"{UNCHECKED}: {item[0].name}: {item[1].result}", item
     for item in ran:
-        if item[1].result.startswith(f"failed: {SANDBOX_ERROR}"):
-            return ERROR, f"{item[0].name}: {item[1].result}", item
+        if item[1].skipped:
+            return SKIPPED, item[1].result.removeprefix("skipped: "), item
     missed = [item for item in ran if item[1].passed != (item[0].expected == PASS)]
     if not missed:
         done = NOT_APPLICABLE if case.get("task") == "summarization" else PASSED

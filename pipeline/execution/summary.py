@@ -20,7 +20,7 @@ from collections import Counter, defaultdict
 from typing import Any
 
 from pipeline.execution.config import ExecutionConfig
-from pipeline.execution.run import NOT_APPLICABLE, PASSED, SKIPPED, STATUSES
+from pipeline.execution.run import NOT_APPLICABLE, PASSED, SKIPPED, STATUSES, sandbox_failed
 from pipeline.generation.records import ACCEPTED
 
 HELD = (PASSED, NOT_APPLICABLE)
@@ -46,7 +46,7 @@ def execution_summary(
         if record.get("task") is None:  # a corpus snippet set aside before selection
             continue
         execution = record.get("execution")
-        if execution is None:
+        if execution is None or sandbox_failed(execution):  # nothing was checked: retried
             not_run += 1
             continue
         overall.append(execution)

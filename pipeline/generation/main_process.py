@@ -130,6 +130,12 @@ def require_sandbox() -> None:
         )
     except UserError as exc:
         raise UserError(f"execution.enabled needs the sandbox: {exc}") from None
+    if outcome.result.startswith("timed out"):
+        raise UserError(
+            "execution.enabled needs the sandbox, and a known-good Python program timed out in "
+            "it (30 s): the machine is too loaded to check cases; try again, or run without "
+            "--execution"
+        )
     if not outcome.passed:
         raise UserError(
             "execution.enabled needs the sandbox, and bubblewrap cannot run a known-good Python "

@@ -327,7 +327,7 @@ def test_a_check_that_cannot_run_is_that_case_error_and_the_batch_goes_on(monkey
     )
     assert [r["status"] for r in records] == ["error", "passed"]
     assert records[0]["reason"] == (
-        "solution passes the tests: failed: sandbox error: internal: "
+        "not checked: solution passes the tests: failed: sandbox error: internal: "
         "RuntimeError('job could not be built')"
     )
 
@@ -465,3 +465,38 @@ def test_halting_runs_no_case_still_waiting_for_a_worker(tmp_path, monkeypatch):
     assert first == {"status": "passed", "reason": ""}
     assert isinstance(second, ExecutionHalted)
     assert ran == [PY_ADD] and kept == 1
+
+
+def test_a_canary_that_timed_out_leaves_the_case_unchecked_not_skipped(monkeypatch):
+    from pipeline.execution.run import sandbox_failed, worth_keeping
+
+    timed_out = "skipped: the Python toolchain fails a known-good program (a canonical solution): timed out"  # fmt: skip
+    monkeypatch.setattr(
+        "pipeline.execution.run.check_programs",
+        lambda programs, sandbox, **kwargs: [CheckResult(False, timed_out, skipped=True)],
+    )
+    record = execute_cases(
+        [(case("generation", "python", PY_ADD), {"python": PY_TESTS})],
+        config=CONFIG,
+        sandbox=object(),
+    )[0]
+    assert record["status"] == "error"
+    assert record["reason"] == f"not checked: solution passes the tests: {timed_out}"
+    assert sandbox_failed(record) and not worth_keeping(record)
+
+
+def test_a_repair_may_add_a_helper_but_must_keep_a_function_of_the_faulty_code():
+    from pipeline.execution.programs import build_checks
+
+    helper_first = (
+        "def _abs(x):\n    return -x if x < 0 else x\n\ndef gcd(a, b):\n    return _abs(a)\n"
+    )
+    fine = case("repair", "python", helper_first, input="def gcd(a, b):\n    return a\n")
+    assert [c.name for c in build_checks(fine, {"python": "assert gcd(2, 4) == 2\n"})] == [
+        "faulty code parses",
+        "faulty code fails the tests",
+        "repaired code passes the tests",
+    ]
+    other = case("repair", "python", PY_ADD, input="def plus(a, b):\n    return a - b\n")
+    with pytest.raises(ValueError, match="defines plus and the repaired code add"):
+        build_checks(other, {"python": PY_TESTS})

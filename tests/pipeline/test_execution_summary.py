@@ -174,3 +174,15 @@ def test_format_summary_prints_the_execution_figures():
         "  4 rows in the `verified` config (accepted and passed)",
         f"  skipped 2 for 2 reason(s): {NO_TOOLCHAIN} (1); {NO_SANDBOX} (1)",
     ]
+
+
+def test_a_case_the_sandbox_could_not_check_is_not_run_not_held_against_the_rate():
+    records = execution_records()
+    before = execution_summary(records, EXECUTION, None)
+    unchecked = {**records[0], "status": "failed", "stage": "execution", "execution": {
+        **records[0]["execution"], "status": "error",
+        "reason": "not checked: solution passes the tests: failed: sandbox error: bwrap: denied"}}  # fmt: skip
+    after = execution_summary([unchecked, *records[1:]], EXECUTION, None)
+    assert after["not_run"] == before["not_run"] + 1
+    assert after["executed"] == before["executed"] - 1
+    assert after["statuses"]["error"] == before["statuses"]["error"]

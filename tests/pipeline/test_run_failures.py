@@ -94,11 +94,16 @@ def test_without_a_failure_the_same_pipeline_finishes(tmp_path):
 def test_distilabel_polls_its_steps_promptly_and_keeps_its_clock():
     """distilabel's main process waits for steps in polling sleeps of 2.5 s; `run_pipeline` caps
     them at POLL_SECONDS (a --select-only run of 6 snippets: 34 s -> 14 s on 2 cores)."""
+    import inspect
     import time
 
     from distilabel.pipeline import base
 
     from pipeline.running import POLL_SECONDS, poll_promptly
+
+    # What the shortcut relies on: distilabel's own polling through its module's `time`.
+    source = inspect.getsource(base)
+    assert "time.sleep(2.5)" in source and "\nimport time\n" in source
 
     poll_promptly()
     poll_promptly()  # idempotent
