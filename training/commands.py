@@ -63,6 +63,12 @@ def train(args, extra: list[str]) -> int:
             "--config RECIPE.yaml is required (see training/recipes/README.md; on a CPU: "
             "training/recipes/smollm2-135m/sft/config_full.yaml)"
         )
+    from pathlib import Path
+
+    if not Path(args.config).is_file():  # before TRL is imported: a typo answers at once
+        raise UserError(
+            f"--config: no recipe file {args.config!r} (see training/recipes/README.md)"
+        )
     if args.job or args.dry_run:
         if not args.job:
             raise UserError("--dry-run prints an HF Jobs request: add --job")
