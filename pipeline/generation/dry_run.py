@@ -24,6 +24,7 @@ from pipeline.generation.config import (
     tester_config,
 )
 from pipeline.generation.example_database import LAG_WAVES, ExampleDatabase
+from pipeline.generation.execution_stage import execution_case
 from pipeline.generation.generate_instruction import CASE_SCHEMA, CASE_SCHEMA_NAME
 from pipeline.generation.llm_calls import request_settings
 from pipeline.generation.prompts import render_case
@@ -95,7 +96,10 @@ def write_dry_run(
             judge_messages = judge.format_input({**row, **_case(stand_in)})
             judge_in += sum(count_judge(m["content"]) for m in judge_messages)
             if executes:
-                subject = _execution_case(row, stand_in)
+                # the seed case stands in; a translation's target is taken to be the row's
+                # language (the estimate needs a name)
+                target = row.get("language") if row["task"] == "translation" else None
+                subject = execution_case(row, _case(stand_in), target)
                 prompt = tester_prompt(subject, max_tests=execution.max_tests)
                 if prompt is not None:
                     test_calls += 1
@@ -142,20 +146,6 @@ def write_dry_run(
         estimate[f"total_{key}"] = None if None in values else round(sum(values), 4)
     (out / ESTIMATE_FILE).write_text(json.dumps(estimate, indent=2), encoding="utf-8")
     return estimate
-
-
-def _execution_case(row: dict[str, Any], seed_case) -> dict[str, Any]:
-    """The seed case standing in for the generator's answer, as pipeline/execution reads it; a
-    translation's target is taken to be the row's language (the estimate needs a name)."""
-    return {
-        "task": row["task"],
-        "language": row.get("language"),
-        "target_language": row.get("language") if row["task"] == "translation" else None,
-        "instruction": seed_case.instruction,
-        "input": seed_case.information,
-        "output": seed_case.solution,
-        "source_code": row["code"],
-    }
 
 
 def _case(seed_case) -> dict[str, str]:

@@ -27,12 +27,16 @@ from typing import TYPE_CHECKING, Any
 from pipeline.execution.config import ExecutionConfig
 from pipeline.execution.executor import CaseExecutor, ExecutionHalted
 from pipeline.execution.run import ERROR as EXEC_ERROR
-from pipeline.execution.run import FAILED as EXEC_FAILED
 from pipeline.execution.run import FAILING, sandbox_failed
-from pipeline.execution.run import TIMEOUT as EXEC_TIMEOUT
 from pipeline.execution.tester import missing_tests_reason, parse_tests, tester_prompt
-from pipeline.generation.config import GenerationConfig, tester_config, tester_needs_own_llm
+from pipeline.generation.config import GenerationConfig
 from pipeline.generation.example_database import LAG_WAVES, ExampleCase, ExampleDatabase
+from pipeline.generation.execution_stage import (
+    ExecutionStage,
+    execution_analysis,
+    execution_case,
+    failed_its_run,
+)
 from pipeline.generation.generate_instruction import (
     CASE_SCHEMA,
     CASE_SCHEMA_NAME,
@@ -46,7 +50,6 @@ from pipeline.generation.judge_instruction import (
     rejection_reasons,
 )
 from pipeline.generation.llm_calls import CallsStopped, LLMCaller, LLMCallFailed
-from pipeline.generation.postfilter import NOINPUT
 from pipeline.generation.prompts import CASE_KEYS
 from pipeline.generation.records import ACCEPTED, FAILED, REJECTED, build_record, empty_usage
 from pipeline.generation.response_cache import ResponseCache
@@ -222,10 +225,10 @@ class GenerationLoop:
         ):
             verdict["judgement_problem"] += " (the reply stopped at the max_new_tokens limit)"
         reasons = rejection_reasons(verdict["judgement"], verdict["judgement_problem"])
-        if _failed_its_run(record.get("execution")):
+        if failed_its_run(record.get("execution")):
             # annotate mode: the judge decides the row, but a case that failed its run is a
             # bad example whatever the judge said, with the failure as its analysis.
-            analysis = " ".join([_execution_analysis(record["execution"]), _analysis(reasons)])
+            analysis = " ".join([execution_analysis(record["execution"]), _analysis(reasons)])
             self.examples.add(_example(row, case, False, analysis.strip(), wave))
         elif verdict["judgement_problem"] is None:
             self.examples.add(_example(row, case, verdict["accepted"], _analysis(reasons), wave))
@@ -274,8 +277,8 @@ class GenerationLoop:
         if result["status"] not in FAILING or self.executor.config.mode != "filter":
             return None
         reasons = [{"check": f"execution_{result['status']}", "message": result["reason"]}]
-        if _failed_its_run(result):  # the case's fault, not the tester's
-            self.examples.add(_example(row, case, False, _execution_analysis(result), wave))
+        if failed_its_run(result):  # the case's fault, not the tester's
+            self.examples.add(_example(row, case, False, execution_analysis(result), wave))
         return build_record(
             row, status=REJECTED, stage="execution", case=case, reasons=reasons, **record
         )
@@ -290,32 +293,6 @@ def _usage(completion) -> dict[str, int]:
 
 def _analysis(reasons: list[dict]) -> str:
     return " ".join(f"{r['check']}: no, {r['message']}" for r in reasons)
-
-
-def _failed_its_run(result: dict[str, Any] | None) -> bool:
-    """The case itself failed its checks (not the tester, not the sandbox)."""
-    return bool(result) and result["status"] in (EXEC_FAILED, EXEC_TIMEOUT)
-
-
-def _execution_analysis(result: dict[str, Any]) -> str:
-    """The failure as the bad example's analysis: the failing check, and what the run said."""
-    tail = " ".join((result.get("stderr_tail") or result.get("stdout_tail") or "").split())
-    said = f" The run said: {tail[-300:]}" if tail else ""
-    return f"execution: no, the code was run against tests and {result['reason']}.{said}"
-
-
-def execution_case(row: dict, case: dict, target_language: str | None) -> dict[str, Any]:
-    """The case in the dataset's columns, as pipeline/execution reads it."""
-    information = case.get("information") or ""
-    return {
-        "task": row["task"],
-        "language": row.get("language"),
-        "target_language": target_language,
-        "instruction": case.get("instruction") or "",
-        "input": "" if information == NOINPUT else information,
-        "output": case.get("solution") or "",
-        "source_code": row["code"],
-    }
 
 
 def _example(row: dict, case: dict, good: bool, analysis: str, wave: int) -> ExampleCase:
@@ -378,19 +355,10 @@ def run_generation(
     stop = StopSignal()
     generator_calls = LLMCaller(generator.llm, config.generator, cache, role="generator", stop=stop)
     judge_calls = LLMCaller(judge.llm, config.discriminator, cache, role="discriminator", stop=stop)
-    tester_calls = executor = own_tester = None
-    if execution is not None and execution.enabled:
-        tester = tester_config(config)
-        if tester_llm is None and tester_needs_own_llm(config):  # another model or endpoint
-            from pipeline.generation.backends import build_llm
-
-            tester_llm = own_tester = build_llm(tester)
-            tester_llm.load()
-        tester_calls = LLMCaller(
-            tester_llm or generator.llm, tester, cache, role="tester", stop=stop
-        )
-        executor = CaseExecutor(execution, state_dir, sandbox)
-        stop.on_set(executor.halt)
+    stage = ExecutionStage.start(
+        config, execution, generator_llm=generator.llm, tester_llm=tester_llm, cache=cache,
+        stop=stop, state_dir=state_dir, sandbox=sandbox,
+    )  # fmt: skip
     loop = GenerationLoop(
         generator=generator,
         judge=judge,
@@ -402,19 +370,15 @@ def run_generation(
         on_wave_done=on_wave_done,
         stop=stop,
         handle_sigint=handle_sigint,
-        tester_calls=tester_calls,
-        executor=executor,
+        tester_calls=stage.tester_calls if stage else None,
+        executor=stage.executor if stage else None,
     )
     try:
         records = asyncio.run(loop.run(rows))
     finally:
         stats = {"generator": vars(generator_calls.stats), "discriminator": vars(judge_calls.stats)}
-        if executor is not None:
-            executor.close()
-            if own_tester is not None:
-                own_tester.unload()
-            stats["tester"] = vars(tester_calls.stats)
-            stats["execution"] = vars(executor.stats)
+        if stage is not None:
+            stage.close(stats)
         (state_dir / CALL_STATS_FILE).write_text(json.dumps(stats, indent=2))
         examples.close()
         cache.close()
