@@ -14,7 +14,6 @@ from execution_fixtures import (
     HOSTILE,
     PARSES,
     PY_ADD,
-    PY_SUB,
     PY_TESTS,
     TRUNCATE_HEAD,
     TRUNCATE_OK,
@@ -27,12 +26,8 @@ from evaluation.execution import CheckResult
 from evaluation.languages import LANGUAGES, ToolchainMissing
 from evaluation.sandbox import Sandbox, find_bwrap
 from evaluation.toolchains import REQUIRE_ENV, toolchains_required
-from pipeline.execution import tester
-from pipeline.execution.config import ExecutionConfig, validate_execution
-from pipeline.execution.languages import function_name
+from pipeline.execution.config import ExecutionConfig
 from pipeline.execution.run import cache_key, execute_cases, toolchain_label
-from pipeline.execution.tester import missing_tests_reason, parse_tests
-from wavecoder.errors import UserError
 
 CONFIG = ExecutionConfig(enabled=True, timeout_s=3.0, workers=2)
 
@@ -197,47 +192,6 @@ def test_a_missing_toolchain_is_a_skip_with_the_reason(sandbox, monkeypatch):
     assert record["checks"][0]["result"].startswith("skipped: ")
 
 
-def test_the_tester_prompt_names_the_function_and_the_form():
-    generation = case("generation", "python", PY_ADD)
-    prompt = tester.tester_prompt(generation, max_tests=4)
-    assert "checks of `add`" in prompt
-    assert "at most 4 checks" in prompt
-    assert prompt.rstrip().endswith("Reply with one ```python code block holding only the tests.")
-    translation = case(
-        "translation", "python", "func Add(a, b int) int { return a + b }", source_code=PY_ADD
-    )
-    translation["target_language"] = "go"
-    prompt = tester.tester_prompt(translation, max_tests=3)
-    assert "Python tests of `add` and as Go tests of `Add`" in prompt
-    assert "two code blocks: ```python first, then ```go" in prompt
-    summary = case("summarization", "python", "Adds.", source_code=PY_ADD)
-    assert tester.tester_prompt(summary, max_tests=3) is None
-    assert [tester.tester_calls(c) for c in (generation, translation, summary)] == [1, 1, 0]
-
-
-def test_the_tester_reply_parser():
-    generation = case("generation", "javascript", "function add(a, b) { return a + b; }")
-    good = "Here are the tests:\n```javascript\nif (add(1, 2) !== 3) throw 1;\n```\n"
-    assert parse_tests(generation, good) == {"js": "if (add(1, 2) !== 3) throw 1;\n"}
-    assert parse_tests(generation, "```\nthrow 1;\n```") == {"js": "throw 1;\n"}
-    no_block = "add(1, 2) should be 3."
-    assert parse_tests(generation, no_block) == {}
-    assert missing_tests_reason(generation, no_block) == (
-        "no usable tests: the tester's reply has no code block (wanted ```javascript)"
-    )
-    wrong_language = "```python\nassert add(1, 2) == 3\n```"
-    assert parse_tests(generation, wrong_language) == {}
-    assert "lacks a non-empty block for ```javascript" in missing_tests_reason(
-        generation, wrong_language
-    )
-    translation = case("translation", "python", "function add(a, b) {}", source_code=PY_ADD)
-    translation["target_language"] = "javascript"
-    assert parse_tests(translation, wrong_language) == {}
-    both = wrong_language + "\n```js\nif (add(1, 2) !== 3) throw 1;\n```"
-    assert set(parse_tests(translation, both)) == {"python", "js"}
-    assert parse_tests(case("summarization", "python", "Adds."), good) == {}
-
-
 def test_cache_key_covers_what_decides_the_result():
     generation = case("generation", "python", PY_ADD)
     key = cache_key(generation, {"python": PY_TESTS}, CONFIG)
@@ -249,45 +203,6 @@ def test_cache_key_covers_what_decides_the_result():
     assert cache_key(generation, None, CONFIG) != cache_key(
         generation, {}, replace(CONFIG, timeout_s=1)
     )
-
-
-def test_execution_config_is_validated():
-    assert ExecutionConfig().enabled is False
-    assert ExecutionConfig().mode == "filter"
-    assert ExecutionConfig().workers >= 1
-    validate_execution(ExecutionConfig())
-    for bad, key in (
-        ({"mode": "drop"}, "execution.mode"),
-        ({"timeout_s": 0}, "execution.timeout_s"),
-        ({"workers": 0}, "execution.workers"),
-        ({"max_tests": 100}, "execution.max_tests"),
-        ({"enabled": "yes"}, "execution.enabled"),
-    ):
-        with pytest.raises(UserError, match=key):
-            validate_execution(replace(ExecutionConfig(), **bad))
-
-
-@pytest.mark.parametrize(
-    ("language", "code", "name"),
-    [
-        ("python", "def add(a, b):\n    return a + b", "add"),
-        ("javascript", "const sum = (a, b) => a + b;", "sum"),
-        ("java", "static int add(int a, int b) { return a + b; }", "add"),
-        (
-            "java",
-            "public static <T> List<T> copyOf(List<T> xs)\n    throws IOException {",
-            "copyOf",
-        ),
-        ("c++", "int main() { return 0; }\nint add(int a) {", "add"),
-        ("go", "func (r *Repo) Name() string {", "Name"),
-        ("rust", "pub fn parse(s: &str) -> i32 {", "parse"),
-        ("php", "public function getName() {", "getName"),
-        ("ruby", "def self.valid?(x)", "valid?"),
-        ("typescript", "function add(a: number) {}", None),
-    ],
-)
-def test_the_function_under_test_is_named(language, code, name):
-    assert function_name(code, language) == name
 
 
 @pytest.mark.slow
@@ -339,72 +254,6 @@ def test_cache_key_changes_with_the_toolchain(monkeypatch):
     assert cache_key(generation, {"python": PY_TESTS}, CONFIG) != key
 
 
-def test_the_loop_executor_runs_below_the_llm_calls_priority_and_caches(sandbox, tmp_path):
-    """The generation loop's executor: programs run at nice 10 (the LLM calls' process comes
-    first), a second run of the same case comes from executions.sqlite, a sandbox failure is
-    not kept."""
-    import asyncio
-
-    from pipeline.execution.executor import EXECUTIONS_FILE, CaseExecutor
-
-    niceness = case("generation", "python", "import os\n\ndef level():\n    return os.nice(0)\n")
-    import os
-
-    expected = min(19, os.nice(0) + 10)  # nice adds to the caller's niceness
-    tests = {"python": f"assert level() == {expected}, level()\n"}
-    executor = CaseExecutor(replace(CONFIG, workers=1), tmp_path)  # its own Sandbox(nice=10)
-    try:
-        first = asyncio.run(executor.execute(niceness, tests))
-        again = asyncio.run(executor.execute(niceness, tests))
-    finally:
-        executor.close()
-    assert (first["status"], first["reason"]) == ("passed", "")
-    assert again == first
-    assert (executor.stats.executed, executor.stats.cached) == (1, 1)
-    assert 0 < executor.stats.sandbox_seconds < 60
-    reopened = CaseExecutor(replace(CONFIG, workers=1), tmp_path, sandbox=sandbox)
-    try:
-        assert len(reopened.cache) == 1 and (tmp_path / EXECUTIONS_FILE).exists()
-        assert asyncio.run(reopened.execute(niceness, tests)) == first
-        assert reopened.stats.executed == 0
-    finally:
-        reopened.close()
-
-
-def test_a_sandbox_failure_is_not_cached(tmp_path, monkeypatch):
-    import asyncio
-
-    from pipeline.execution.executor import CaseExecutor
-
-    def check_programs(programs, sandbox, **kwargs):
-        return [CheckResult(False, "failed: sandbox error: bwrap: setting up uid map: denied")]
-
-    monkeypatch.setattr("pipeline.execution.run.check_programs", check_programs)
-    executor = CaseExecutor(replace(CONFIG, workers=1), tmp_path, sandbox=object())
-    try:
-        generation = case("generation", "python", PY_ADD)
-        record = asyncio.run(executor.execute(generation, {"python": PY_TESTS}))
-        assert record["status"] == "error" and "sandbox error" in record["reason"]
-        assert len(executor.cache) == 0
-        asyncio.run(executor.execute(generation, {"python": PY_TESTS}))
-        assert executor.stats.executed == 2  # asked again, not served from the cache
-    finally:
-        executor.close()
-
-
-def test_no_tester_call_for_a_case_nothing_can_run():
-    to_typescript = case("translation", "python", "function add(a, b) { return a + b; }",
-                         source_code=PY_ADD, target_language="typescript")  # fmt: skip
-    assert tester.tester_calls(to_typescript) == 0
-    assert tester.tester_prompt(to_typescript, max_tests=3) is None
-    assert tester.tester_calls(case("summarization", "python", "Adds.", source_code=PY_ADD)) == 0
-    to_js = {**to_typescript, "target_language": "javascript"}
-    assert tester.tester_calls(to_js) == 1
-    assert "This Python code was translated to JavaScript." in tester.tester_prompt(
-        to_js, max_tests=3
-    )
-
-
 @pytest.mark.slow
 def test_a_repair_is_fail_to_pass_only_for_faulty_code_that_runs(batch):
     records = batch[0]
@@ -430,43 +279,6 @@ def test_a_ruby_source_with_an_emoji_parses(sandbox):
     assert [r["status"] for r in records] == ["not_applicable", "failed"]
 
 
-def test_halting_runs_no_case_still_waiting_for_a_worker(tmp_path, monkeypatch):
-    """Ctrl-C: the case running finishes (its result is kept), the one waiting is not run."""
-    import asyncio
-    import threading
-
-    from pipeline.execution.executor import CaseExecutor, ExecutionHalted
-
-    started, release = threading.Event(), threading.Event()
-    ran = []
-
-    def execute_cases(pairs, config, sandbox):
-        ran.append(pairs[0][0]["output"])
-        started.set()
-        release.wait(10)
-        return [{"status": "passed", "reason": ""}]
-
-    monkeypatch.setattr("pipeline.execution.executor.execute_cases", execute_cases)
-    executor = CaseExecutor(replace(CONFIG, workers=1), tmp_path, sandbox=object())
-
-    async def both():
-        first = asyncio.ensure_future(executor.execute(case("generation", "python", PY_ADD), {"python": PY_TESTS}))  # fmt: skip
-        second = asyncio.ensure_future(executor.execute(case("generation", "python", PY_SUB), {"python": PY_TESTS}))  # fmt: skip
-        await asyncio.to_thread(started.wait, 10)
-        executor.halt()
-        release.set()
-        return await asyncio.gather(first, second, return_exceptions=True)
-
-    try:
-        first, second = asyncio.run(both())
-        kept = len(executor.cache)
-    finally:
-        executor.close()
-    assert first == {"status": "passed", "reason": ""}
-    assert isinstance(second, ExecutionHalted)
-    assert ran == [PY_ADD] and kept == 1
-
-
 def test_a_canary_that_timed_out_leaves_the_case_unchecked_not_skipped(monkeypatch):
     from pipeline.execution.run import sandbox_failed, worth_keeping
 
@@ -483,20 +295,3 @@ def test_a_canary_that_timed_out_leaves_the_case_unchecked_not_skipped(monkeypat
     assert record["status"] == "error"
     assert record["reason"] == f"not checked: solution passes the tests: {timed_out}"
     assert sandbox_failed(record) and not worth_keeping(record)
-
-
-def test_a_repair_may_add_a_helper_but_must_keep_a_function_of_the_faulty_code():
-    from pipeline.execution.programs import build_checks
-
-    helper_first = (
-        "def _abs(x):\n    return -x if x < 0 else x\n\ndef gcd(a, b):\n    return _abs(a)\n"
-    )
-    fine = case("repair", "python", helper_first, input="def gcd(a, b):\n    return a\n")
-    assert [c.name for c in build_checks(fine, {"python": "assert gcd(2, 4) == 2\n"})] == [
-        "faulty code parses",
-        "faulty code fails the tests",
-        "repaired code passes the tests",
-    ]
-    other = case("repair", "python", PY_ADD, input="def plus(a, b):\n    return a - b\n")
-    with pytest.raises(ValueError, match="defines plus and the repaired code add"):
-        build_checks(other, {"python": PY_TESTS})
