@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 import numpy as np
@@ -39,3 +41,15 @@ def stdlib_embeddings(stdlib_rows) -> np.ndarray:
 
     model = SentenceTransformer(offline_model_dir(), device="cpu")
     return model.encode([r["code"] for r in stdlib_rows], batch_size=64, convert_to_numpy=True)
+
+
+@pytest.fixture(scope="module")
+def victim():
+    """A host file the sandboxed user could write to, were it not for the sandbox."""
+    folder = Path(tempfile.mkdtemp(dir="/var/tmp"))
+    folder.chmod(0o777)
+    path = folder / "victim.txt"
+    path.write_text("precious")
+    path.chmod(0o666)
+    yield path
+    shutil.rmtree(folder)

@@ -12,12 +12,9 @@ failing case is a bad example with the failure as its analysis; a rerun executes
 from __future__ import annotations
 
 import re
-import shutil
-import tempfile
-from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from execution_run_harness import EXECUTION, CountingSandbox, run_loop
 from execution_snippets import BY_ID
 from execution_teacher import (
     BROKEN_TESTS,
@@ -29,21 +26,17 @@ from execution_teacher import (
     expected_status,
     snippet_rows,
 )
-from loop_harness import config_for
 from scripted_server import ScriptedServer
 
 from evaluation.languages import LANGUAGES, ToolchainMissing
-from evaluation.sandbox import Sandbox, find_bwrap
+from evaluation.sandbox import find_bwrap
 from evaluation.toolchains import REQUIRE_ENV, toolchains_required
-from pipeline.execution.config import ExecutionConfig
 from pipeline.execution.languages import sandbox_name
-from pipeline.generation.backends import build_llm
 from pipeline.generation.example_database import ExampleDatabase
-from pipeline.generation.loop import EXAMPLES_FILE, build_tasks, run_generation
+from pipeline.generation.loop import EXAMPLES_FILE
 from pipeline.tasks import all_tasks
 
 pytestmark = pytest.mark.slow
-EXECUTION = ExecutionConfig(enabled=True, timeout_s=3.0, workers=2)
 
 # id -> (task, scenario) of the filter run: every scenario, every corpus language, and C++, Rust
 # and TypeScript (no sandbox language: skipped) as translation targets.
@@ -166,47 +159,6 @@ def missing_toolchain(row_id: str) -> str | None:
         except ToolchainMissing as exc:
             return f"{LANGUAGES[name].display}: {exc}"
     return None
-
-
-class CountingSandbox:
-    """The real sandbox with the victim's folder bound read-only (so that "write outside" aims
-    at a real host file, as in tests/evaluation/test_sandbox_hostile.py), counting its runs."""
-
-    def __init__(self, folder: Path):
-        self.sandbox, self.folder = Sandbox(), str(folder)
-        self.kind = self.sandbox.kind
-        self.runs = 0
-
-    def run(self, job):
-        self.runs += 1
-        return self.sandbox.run(replace(job, ro_binds=(*job.ro_binds, self.folder)))
-
-
-def run_loop(server, rows, state_dir: Path, execution: ExecutionConfig, sandbox):
-    config = config_for(server, wave_size=8)
-    config.generator.max_retries = config.discriminator.max_retries = 1
-    generator_llm, judge_llm = build_llm(config.generator), build_llm(config.discriminator)
-    generator_llm.load()
-    judge_llm.load()
-    generator, judge = build_tasks(config, generator_llm, judge_llm)
-    state_dir.mkdir(exist_ok=True)
-    records, stats = run_generation(
-        rows, config, generator=generator, judge=judge, state_dir=state_dir, seed=3,
-        execution=execution, sandbox=sandbox,
-    )  # fmt: skip
-    return {r["id"]: r for r in records}, stats
-
-
-@pytest.fixture(scope="module")
-def victim():
-    """A host file the sandboxed user could write to, were it not for the sandbox."""
-    folder = Path(tempfile.mkdtemp(dir="/var/tmp"))
-    folder.chmod(0o777)
-    path = folder / "victim.txt"
-    path.write_text("precious")
-    path.chmod(0o666)
-    yield path
-    shutil.rmtree(folder)
 
 
 @pytest.fixture(scope="module")
@@ -427,73 +379,3 @@ def test_a_rerun_executes_nothing_again(filter_run):
     }
     # Only the tester that is down is asked again (its calls failed, so nothing was cached).
     assert [c["attempt"] for c in filter_run["again_calls"]] == [1, 2]
-
-
-def test_annotate_keeps_failing_cases_and_records_them(tmp_path, victim):
-    if find_bwrap() is None:
-        _skip_or_fail("bubblewrap is not installed: apt-get install bubblewrap (scripts/setup.sh)")
-    tasks = {"py_sign": "generation", "py_count_vowels": "translation",
-             "py_word_lengths": "generation", "js_last_of": "generation"}  # fmt: skip
-    scenarios = {"py_count_vowels": WRONG, "py_word_lengths": NO_TESTS, "js_last_of": WRONG}
-    with ScriptedServer(execution_teacher(scenarios)) as server:
-        records, _ = run_loop(
-            server, snippet_rows(tasks), tmp_path / "state", replace(EXECUTION, mode="annotate"),
-            CountingSandbox(victim.parent),
-        )  # fmt: skip
-    assert {k: (r["status"], r["stage"], r["reasons"]) for k, r in records.items()} == {
-        k: ("accepted", "judgement", []) for k in tasks
-    }
-    assert {k: r["execution"]["status"] for k, r in records.items()} == {
-        "py_sign": "passed", "py_count_vowels": "failed", "py_word_lengths": "error",
-        "js_last_of": "failed",
-    }  # fmt: skip
-    assert "Error: lastOf([1, 2, 3]) should be 3" in records["js_last_of"]["execution"]["reason"]
-    db = ExampleDatabase(all_tasks(), tmp_path / "state" / EXAMPLES_FILE)
-    try:
-        cases = {c.id: c for c in db.cases() if not c.id.startswith("seed:")}
-    finally:
-        db.close()
-    # The judge kept every row, but a case that failed its run is a bad example all the same;
-    # one without tests (the tester's fault) is judged on the judge's word alone.
-    assert sorted(k for k, c in cases.items() if not c.good) == ["js_last_of", "py_count_vowels"]
-    assert sorted(k for k, c in cases.items() if c.good) == ["py_sign", "py_word_lengths"]
-    assert cases["js_last_of"].analysis.startswith(
-        "execution: no, the code was run against tests and solution passes the tests: failed:"
-    )
-
-
-class BrokenSandbox:
-    """bwrap installed but unable to run anything (a container without user namespaces)."""
-
-    kind = "bwrap"
-
-    def run(self, job):
-        from evaluation.sandbox import SandboxError
-
-        raise SandboxError("bwrap: setting up uid map: Permission denied")
-
-
-def test_a_sandbox_that_cannot_run_fails_the_rows_for_a_rerun_and_keeps_nothing(tmp_path):
-    """Nothing was checked: the rows are `failed` (retried next run), not rejected, not skipped
-    into the judge, and no result is cached."""
-    tasks = {"py_sign": "generation", "js_last_of": "repair"}
-    with ScriptedServer(execution_teacher({})) as server:
-        records, stats = run_loop(
-            server, snippet_rows(tasks), tmp_path / "state", EXECUTION, BrokenSandbox()
-        )
-    for row in records.values():
-        assert (row["status"], row["stage"]) == ("failed", "execution"), row["id"]
-        assert [r["check"] for r in row["reasons"]] == ["sandbox_error"]
-        assert row["execution"]["status"] == "error"
-        assert (
-            "sandbox error: bwrap: setting up uid map: Permission denied"
-            in row["reasons"][0]["message"]
-        )
-    assert stats["execution"]["cached"] == 0
-    from pipeline.execution.executor import EXECUTIONS_FILE, ExecutionCache
-
-    cache = ExecutionCache(tmp_path / "state" / EXECUTIONS_FILE)
-    try:
-        assert len(cache) == 0
-    finally:
-        cache.close()
